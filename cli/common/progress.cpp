@@ -1,0 +1,81 @@
+#include "cli/common/progress.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace envbuild::cli {
+
+namespace {
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+}  // namespace
+
+ProgressBar::ProgressBar(const char* label, bool enabled) : label_(label), enabled_(enabled) {}
+
+ProgressBar::~ProgressBar() { finish(); }
+
+bool ProgressBar::stderr_is_tty() {
+  const char* term = std::getenv("TERM");
+  return ::isatty(STDERR_FILENO) == 1 && !(term && std::strcmp(term, "dumb") == 0);
+}
+
+void ProgressBar::planned(size_t blob_count, uint64_t total_bytes) {
+  if (!enabled_) return;
+  std::lock_guard lock(mutex_);
+  blobs_total_ = blob_count;
+  bytes_total_ = total_bytes;
+  draw(true);
+}
+
+void ProgressBar::transferred(uint64_t bytes) {
+  if (!enabled_) return;
+  std::lock_guard lock(mutex_);
+  bytes_done_ += bytes;
+  draw(false);
+}
+
+void ProgressBar::blob_done(const registry::Descriptor&, registry::BlobAction) {
+  if (!enabled_) return;
+  std::lock_guard lock(mutex_);
+  ++blobs_done_;
+  draw(true);
+}
+
+void ProgressBar::finish() {
+  if (!enabled_) return;
+  std::lock_guard lock(mutex_);
+  if (drawn_) std::fputs("\r\033[K", stderr);
+  drawn_ = false;
+}
+
+void ProgressBar::draw(bool force) {
+  auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  constexpr int kWidth = 30;
+  uint64_t done = bytes_done_ < bytes_total_ ? bytes_done_ : bytes_total_;
+  int filled = bytes_total_ ? static_cast<int>(kWidth * done / bytes_total_) : kWidth;
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.resize(kWidth, '.');
+  std::fprintf(stderr, "\r\033[K%s [%s] %zu/%zu blobs  %s / %s", label_, bar.c_str(), blobs_done_, blobs_total_,
+               human_bytes(done).c_str(), human_bytes(bytes_total_).c_str());
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+}  // namespace envbuild::cli
