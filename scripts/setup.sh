@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Fresh Debian 12 -> installed dependencies, a build, and the main job:
+# pack the example project into an image in the local store, then inspect it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+./build/envbuild pack examples/hello-train hello-train:latest
+./build/envbuild inspect hello-train:latest
+./build/envbuild store verify
