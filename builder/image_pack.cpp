@@ -51,11 +51,14 @@ PackResult pack_directories(const std::vector<std::filesystem::path>& dirs, regi
     if (!std::filesystem::is_directory(dir)) {
       throw Error(ErrorKind::BadInput, "pack: " + dir.string() + " is not a directory");
     }
-    StagedFile staged{options.temp_dir / ("envbuild-layer-" + std::to_string(::getpid()) + "-" + std::to_string(i))};
-    registry::LayerInfo layer = registry::write_layer_from_directory(dir, staged.path, options.layer);
+    StagedFile staged{options.temp_dir /
+                      ("envbuild-layer-" + std::to_string(::getpid()) + "-" + std::to_string(i))};
+    registry::LayerInfo layer =
+        registry::write_layer_from_directory(dir, staged.path, options.layer);
     registry::FileBlobReader reader(staged.path);
     store.put_blob(layer.blob, reader);
-    config.add_layer(layer.diff_id, "envbuild pack: layer " + std::to_string(i + 1), config.created);
+    config.add_layer(layer.diff_id, "envbuild pack: layer " + std::to_string(i + 1),
+                     config.created);
     result.layers.push_back(layer);
   }
 

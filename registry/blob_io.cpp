@@ -65,7 +65,8 @@ size_t VerifyingReader::read(char* buf, size_t n) {
   if (got > 0) {
     hasher_.update(buf, got);
     if (expected_size_ >= 0 && hasher_.bytes() > static_cast<uint64_t>(expected_size_)) {
-      throw Error(ErrorKind::BadInput, "blob " + expected_.str() + " is larger than its descriptor size " +
+      throw Error(ErrorKind::BadInput, "blob " + expected_.str() +
+                                           " is larger than its descriptor size " +
                                            std::to_string(expected_size_));
     }
     return got;
@@ -76,13 +77,13 @@ size_t VerifyingReader::read(char* buf, size_t n) {
     verified_ = true;
     hashing_ = false;
     if (actual != expected_) {
-      throw Error(ErrorKind::BadInput,
-                  "digest mismatch for blob " + expected_.str() + ": content hashes to " + actual.str());
+      throw Error(ErrorKind::BadInput, "digest mismatch for blob " + expected_.str() +
+                                           ": content hashes to " + actual.str());
     }
     if (expected_size_ >= 0 && total != static_cast<uint64_t>(expected_size_)) {
-      throw Error(ErrorKind::BadInput, "size mismatch for blob " + expected_.str() + ": descriptor says " +
-                                           std::to_string(expected_size_) + ", content has " +
-                                           std::to_string(total));
+      throw Error(ErrorKind::BadInput, "size mismatch for blob " + expected_.str() +
+                                           ": descriptor says " + std::to_string(expected_size_) +
+                                           ", content has " + std::to_string(total));
     }
   }
   return 0;
@@ -108,7 +109,8 @@ std::string read_all(BlobReader& reader, uint64_t max_bytes) {
     size_t got = reader.read(buf, sizeof buf);
     if (got == 0) break;
     if (out.size() + got > max_bytes) {
-      throw Error(ErrorKind::BadInput, "content exceeds the limit of " + std::to_string(max_bytes) + " bytes");
+      throw Error(ErrorKind::BadInput,
+                  "content exceeds the limit of " + std::to_string(max_bytes) + " bytes");
     }
     out.append(buf, got);
   }

@@ -15,7 +15,8 @@ namespace {
 // Counts bytes as the destination pulls them, for progress.
 class CountingReader : public BlobReader {
  public:
-  CountingReader(BlobReader& inner, TransferObserver* observer) : inner_(inner), observer_(observer) {}
+  CountingReader(BlobReader& inner, TransferObserver* observer)
+      : inner_(inner), observer_(observer) {}
   size_t read(char* buf, size_t n) override {
     size_t got = inner_.read(buf, n);
     if (observer_ && got) observer_->transferred(got);
@@ -45,7 +46,8 @@ struct Plan {
 void collect(Store& src, const ManifestBytes& manifest, Plan& plan, std::set<Digest>& seen_blobs,
              std::set<Digest>& seen_manifests, int depth) {
   if (depth > 4) {
-    throw Error(ErrorKind::BadInput, "manifest " + manifest.digest.str() + ": indexes nested too deeply");
+    throw Error(ErrorKind::BadInput,
+                "manifest " + manifest.digest.str() + ": indexes nested too deeply");
   }
   ManifestChildren children = manifest_children(manifest);
   for (const Descriptor& child : children.manifests) {
@@ -53,8 +55,8 @@ void collect(Store& src, const ManifestBytes& manifest, Plan& plan, std::set<Dig
     ManifestBytes bytes = src.get_manifest(child.digest.str());
     if (static_cast<int64_t>(bytes.bytes.size()) != child.size) {
       throw Error(ErrorKind::BadInput, "manifest " + child.digest.str() + " has size " +
-                                           std::to_string(bytes.bytes.size()) + ", its descriptor says " +
-                                           std::to_string(child.size));
+                                           std::to_string(bytes.bytes.size()) +
+                                           ", its descriptor says " + std::to_string(child.size));
     }
     if (bytes.media_type.empty()) bytes.media_type = child.media_type;
     collect(src, bytes, plan, seen_blobs, seen_manifests, depth + 1);
@@ -104,8 +106,9 @@ CopyResult copy_image(Store& src, std::string_view src_ref, Store& dst,
     BlobAction action = BlobAction::Copied;
     if (auto size = dst.stat_blob(blob.digest)) {
       if (*size != blob.size) {
-        throw Error(ErrorKind::BadInput, "destination " + dst.describe() + " holds blob " + blob.digest.str() +
-                                             " with size " + std::to_string(*size) + ", expected " +
+        throw Error(ErrorKind::BadInput, "destination " + dst.describe() + " holds blob " +
+                                             blob.digest.str() + " with size " +
+                                             std::to_string(*size) + ", expected " +
                                              std::to_string(blob.size));
       }
       action = BlobAction::Skipped;

@@ -11,7 +11,8 @@ namespace {
   throw Error(ErrorKind::BadInput, std::string(where) + ": " + what);
 }
 
-std::string string_field(const nlohmann::json& j, const char* key, std::string_view where, bool required) {
+std::string string_field(const nlohmann::json& j, const char* key, std::string_view where,
+                         bool required) {
   auto it = j.find(key);
   if (it == j.end()) {
     if (required) bad(where, std::string("missing field '") + key + "'");
@@ -45,10 +46,12 @@ Descriptor descriptor_from_json(const nlohmann::json& j, std::string_view where)
   Descriptor d;
   d.media_type = string_field(j, "mediaType", where, true);
   std::string digest = string_field(j, "digest", where, true);
-  if (!Digest::try_parse(digest, d.digest)) bad(where, "invalid digest '" + digest.substr(0, 200) + "'");
+  if (!Digest::try_parse(digest, d.digest))
+    bad(where, "invalid digest '" + digest.substr(0, 200) + "'");
   auto size = j.find("size");
   if (size == j.end()) bad(where, "missing field 'size'");
-  if (!size->is_number_integer() || size->get<int64_t>() < 0) bad(where, "field 'size' must be a non-negative integer");
+  if (!size->is_number_integer() || size->get<int64_t>() < 0)
+    bad(where, "field 'size' must be a non-negative integer");
   d.size = size->get<int64_t>();
   if (auto it = j.find("urls"); it != j.end()) {
     if (!it->is_array()) bad(where, "urls must be an array");
@@ -105,7 +108,8 @@ nlohmann::json parse_manifest_json(std::string_view bytes, std::string_view wher
 }
 
 std::string detect_manifest_media_type(const nlohmann::json& j, std::string_view fallback) {
-  if (auto it = j.find("mediaType"); it != j.end() && it->is_string()) return it->get<std::string>();
+  if (auto it = j.find("mediaType"); it != j.end() && it->is_string())
+    return it->get<std::string>();
   if (!fallback.empty()) return std::string(fallback);
   if (j.contains("manifests")) return std::string(media::kOciIndex);
   if (j.contains("config") || j.contains("layers")) return std::string(media::kOciManifest);
@@ -115,14 +119,16 @@ std::string detect_manifest_media_type(const nlohmann::json& j, std::string_view
 ManifestChildren manifest_children(const ManifestBytes& manifest) {
   std::string where = "manifest " + manifest.digest.str();
   nlohmann::json j = parse_manifest_json(manifest.bytes, where);
-  std::string mt = manifest.media_type.empty() ? detect_manifest_media_type(j) : manifest.media_type;
+  std::string mt =
+      manifest.media_type.empty() ? detect_manifest_media_type(j) : manifest.media_type;
   ManifestChildren out;
   if (media::is_index(mt)) {
     auto it = j.find("manifests");
     if (it == j.end() || !it->is_array()) bad(where, "index has no 'manifests' array");
     size_t i = 0;
     for (const auto& m : *it) {
-      out.manifests.push_back(descriptor_from_json(m, where + " manifests[" + std::to_string(i++) + "]"));
+      out.manifests.push_back(
+          descriptor_from_json(m, where + " manifests[" + std::to_string(i++) + "]"));
     }
   } else if (media::is_image_manifest(mt)) {
     auto config = j.find("config");
@@ -132,7 +138,8 @@ ManifestChildren manifest_children(const ManifestBytes& manifest) {
       if (!it->is_array()) bad(where, "'layers' must be an array");
       size_t i = 0;
       for (const auto& l : *it) {
-        out.blobs.push_back(descriptor_from_json(l, where + " layers[" + std::to_string(i++) + "]"));
+        out.blobs.push_back(
+            descriptor_from_json(l, where + " layers[" + std::to_string(i++) + "]"));
       }
     }
   } else {

@@ -1,10 +1,9 @@
 #pragma once
 // Descriptor <-> JSON, and the generic walk from a manifest to the content it
 // references, which copy, verify and gc all need regardless of manifest type.
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "registry/descriptor.hpp"
 #include "registry/store.hpp"

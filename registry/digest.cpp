@@ -65,14 +65,16 @@ struct Hasher::Impl {
   ~Impl() { EVP_MD_CTX_free(ctx); }
 };
 
-Hasher::Hasher(std::string_view algorithm) : impl_(std::make_unique<Impl>()), algorithm_(algorithm) {
+Hasher::Hasher(std::string_view algorithm)
+    : impl_(std::make_unique<Impl>()), algorithm_(algorithm) {
   const EVP_MD* md = nullptr;
   if (algorithm == "sha256") {
     md = EVP_sha256();
   } else if (algorithm == "sha512") {
     md = EVP_sha512();
   } else {
-    throw Error(ErrorKind::BadInput, "unsupported digest algorithm '" + std::string(algorithm) + "'");
+    throw Error(ErrorKind::BadInput,
+                "unsupported digest algorithm '" + std::string(algorithm) + "'");
   }
   impl_->ctx = EVP_MD_CTX_new();
   if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx, md, nullptr) != 1) {

@@ -17,7 +17,8 @@ std::string get_string(const nlohmann::ordered_json& j, const char* key, std::st
   return it->get<std::string>();
 }
 
-std::vector<std::string> get_strings(const nlohmann::ordered_json& j, const char* key, std::string_view where) {
+std::vector<std::string> get_strings(const nlohmann::ordered_json& j, const char* key,
+                                     std::string_view where) {
   std::vector<std::string> out;
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return out;
@@ -56,7 +57,8 @@ ImageConfig ImageConfig::parse(std::string_view bytes, std::string_view where) {
       }
     }
     for (const auto& [k, v] : cfg.items()) {
-      if (k != "User" && k != "Env" && k != "Entrypoint" && k != "Cmd" && k != "WorkingDir" && k != "Labels") {
+      if (k != "User" && k != "Env" && k != "Entrypoint" && k != "Cmd" && k != "WorkingDir" &&
+          k != "Labels") {
         c.unknown_config_[k] = v;
       }
     }
@@ -66,7 +68,8 @@ ImageConfig ImageConfig::parse(std::string_view bytes, std::string_view where) {
     size_t i = 0;
     for (const auto& d : get_strings(*it, "diff_ids", where)) {
       Digest digest;
-      if (!Digest::try_parse(d, digest)) bad(where, "rootfs.diff_ids[" + std::to_string(i) + "] is not a digest");
+      if (!Digest::try_parse(d, digest))
+        bad(where, "rootfs.diff_ids[" + std::to_string(i) + "] is not a digest");
       c.diff_ids.push_back(digest);
       ++i;
     }
@@ -79,13 +82,14 @@ ImageConfig ImageConfig::parse(std::string_view bytes, std::string_view where) {
       e.created = get_string(h, "created", where);
       e.created_by = get_string(h, "created_by", where);
       e.comment = get_string(h, "comment", where);
-      if (auto el = h.find("empty_layer"); el != h.end() && el->is_boolean()) e.empty_layer = el->get<bool>();
+      if (auto el = h.find("empty_layer"); el != h.end() && el->is_boolean())
+        e.empty_layer = el->get<bool>();
       c.history.push_back(e);
     }
   }
   for (const auto& [k, v] : j.items()) {
-    if (k != "architecture" && k != "os" && k != "variant" && k != "created" && k != "author" && k != "config" &&
-        k != "rootfs" && k != "history") {
+    if (k != "architecture" && k != "os" && k != "variant" && k != "created" && k != "author" &&
+        k != "config" && k != "rootfs" && k != "history") {
       c.unknown_top_[k] = v;
     }
   }
@@ -135,7 +139,8 @@ void ImageConfig::set_env(std::string_view key_value) {
   auto eq = key_value.find('=');
   std::string_view key = key_value.substr(0, eq);
   if (key.empty() || eq == std::string_view::npos) {
-    throw Error(ErrorKind::BadInput, "environment variable '" + std::string(key_value) + "' must be KEY=VALUE");
+    throw Error(ErrorKind::BadInput,
+                "environment variable '" + std::string(key_value) + "' must be KEY=VALUE");
   }
   for (auto& e : env) {
     if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') {

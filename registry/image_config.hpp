@@ -2,11 +2,10 @@
 // The OCI image configuration: what a container runs with, and the DiffIDs
 // of its layers. Fields we don't model survive parse -> modify -> serialize.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "registry/digest.hpp"
 

@@ -9,8 +9,9 @@ namespace envbuild::registry {
 namespace {
 
 bool same_descriptor(const Descriptor& a, const Descriptor& b) {
-  return a.media_type == b.media_type && a.digest == b.digest && a.size == b.size && a.urls == b.urls &&
-         a.annotations == b.annotations && a.platform == b.platform && a.artifact_type == b.artifact_type;
+  return a.media_type == b.media_type && a.digest == b.digest && a.size == b.size &&
+         a.urls == b.urls && a.annotations == b.annotations && a.platform == b.platform &&
+         a.artifact_type == b.artifact_type;
 }
 
 }  // namespace
@@ -18,7 +19,8 @@ bool same_descriptor(const Descriptor& a, const Descriptor& b) {
 ImageManifest ImageManifest::parse(const ManifestBytes& manifest) {
   std::string where = "manifest " + manifest.digest.str();
   nlohmann::ordered_json j = nlohmann::ordered_json::parse(manifest.bytes, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw Error(ErrorKind::BadInput, where + ": not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    throw Error(ErrorKind::BadInput, where + ": not a JSON object");
   auto sv = j.find("schemaVersion");
   if (sv == j.end() || !sv->is_number_integer() || sv->get<int>() != 2) {
     throw Error(ErrorKind::BadInput, where + ": schemaVersion must be 2");
@@ -33,16 +35,18 @@ ImageManifest ImageManifest::parse(const ManifestBytes& manifest) {
   m.config = children.blobs.front();
   m.layers.assign(children.blobs.begin() + 1, children.blobs.end());
   m.subject = children.subject;
-  if (auto it = plain.find("artifactType"); it != plain.end() && it->is_string()) m.artifact_type = *it;
+  if (auto it = plain.find("artifactType"); it != plain.end() && it->is_string())
+    m.artifact_type = *it;
   if (auto it = plain.find("annotations"); it != plain.end() && it->is_object()) {
     for (const auto& [k, v] : it->items()) {
-      if (!v.is_string()) throw Error(ErrorKind::BadInput, where + ": annotation '" + k + "' must be a string");
+      if (!v.is_string())
+        throw Error(ErrorKind::BadInput, where + ": annotation '" + k + "' must be a string");
       m.annotations[k] = v.get<std::string>();
     }
   }
   for (const auto& [k, v] : j.items()) {
-    if (k != "schemaVersion" && k != "mediaType" && k != "artifactType" && k != "config" && k != "layers" &&
-        k != "subject" && k != "annotations") {
+    if (k != "schemaVersion" && k != "mediaType" && k != "artifactType" && k != "config" &&
+        k != "layers" && k != "subject" && k != "annotations") {
       m.unknown_[k] = v;
     }
   }

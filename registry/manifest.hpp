@@ -3,11 +3,10 @@
 // original bytes: a manifest's digest is the hash of its bytes, so an
 // unmodified manifest is always written back exactly as it was read.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "registry/descriptor.hpp"
 #include "registry/store.hpp"

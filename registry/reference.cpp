@@ -12,7 +12,8 @@ namespace {
 constexpr size_t kMaxNameLength = 255;
 
 [[noreturn]] void bad(std::string_view text, const std::string& why) {
-  throw Error(ErrorKind::BadInput, "invalid reference '" + std::string(text.substr(0, 300)) + "': " + why);
+  throw Error(ErrorKind::BadInput,
+              "invalid reference '" + std::string(text.substr(0, 300)) + "': " + why);
 }
 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
@@ -25,7 +26,8 @@ void check_component(std::string_view text, std::string_view c) {
     for (char ch : c) {
       if (ch >= 'A' && ch <= 'Z') bad(text, "repository name must be lowercase");
     }
-    bad(text, "path component '" + std::string(c) + "' must start and end with a lowercase letter or digit");
+    bad(text, "path component '" + std::string(c) +
+                  "' must start and end with a lowercase letter or digit");
   }
   for (size_t i = 0; i < c.size();) {
     char ch = c[i];
@@ -39,7 +41,8 @@ void check_component(std::string_view text, std::string_view c) {
     std::string_view sep = c.substr(i, j - i);
     bool dashes = sep.find_first_not_of('-') == std::string_view::npos;
     if (!(sep == "." || sep == "_" || sep == "__" || dashes)) {
-      bad(text, "invalid character '" + std::string(1, sep.front()) + "' in path component '" + std::string(c) + "'");
+      bad(text, "invalid character '" + std::string(1, sep.front()) + "' in path component '" +
+                    std::string(c) + "'");
     }
     i = j;
   }
@@ -53,7 +56,8 @@ void check_domain(std::string_view text, std::string_view d) {
     auto close = host.find(']');
     if (close == std::string_view::npos) bad(text, "unterminated IPv6 address");
     for (char ch : host.substr(1, close - 1)) {
-      if (!(std::isxdigit(static_cast<unsigned char>(ch)) || ch == ':')) bad(text, "invalid IPv6 address");
+      if (!(std::isxdigit(static_cast<unsigned char>(ch)) || ch == ':'))
+        bad(text, "invalid IPv6 address");
     }
     std::string_view rest = host.substr(close + 1);
     if (!rest.empty()) {
@@ -72,12 +76,14 @@ void check_domain(std::string_view text, std::string_view d) {
     size_t start = 0;
     while (start <= host.size()) {
       size_t dot = host.find('.', start);
-      std::string_view label = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+      std::string_view label =
+          host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
       if (label.empty() || !is_alnum(label.front()) || !is_alnum(label.back())) {
         bad(text, "invalid registry host '" + std::string(host) + "'");
       }
       for (char ch : label) {
-        if (!is_alnum(ch) && ch != '-') bad(text, "invalid registry host '" + std::string(host) + "'");
+        if (!is_alnum(ch) && ch != '-')
+          bad(text, "invalid registry host '" + std::string(host) + "'");
       }
       if (dot == std::string_view::npos) break;
       start = dot + 1;
@@ -96,7 +102,8 @@ void check_tag(std::string_view text, std::string_view tag) {
   auto word = [](char c) { return is_alnum(c) || c == '_'; };
   if (!word(tag.front())) bad(text, "tag must start with a letter, digit or '_'");
   for (char ch : tag) {
-    if (!word(ch) && ch != '.' && ch != '-') bad(text, "invalid character '" + std::string(1, ch) + "' in tag");
+    if (!word(ch) && ch != '.' && ch != '-')
+      bad(text, "invalid character '" + std::string(1, ch) + "' in tag");
   }
 }
 
@@ -108,13 +115,15 @@ Reference Reference::parse(std::string_view text) {
   std::string_view rest = text;
   if (auto at = rest.find('@'); at != std::string_view::npos) {
     Digest d;
-    if (!Digest::try_parse(rest.substr(at + 1), d)) bad(text, "invalid digest (expected sha256:<64 hex>)");
+    if (!Digest::try_parse(rest.substr(at + 1), d))
+      bad(text, "invalid digest (expected sha256:<64 hex>)");
     r.digest_ = d;
     rest = rest.substr(0, at);
   }
   auto last_slash = rest.rfind('/');
   auto colon = rest.rfind(':');
-  if (colon != std::string_view::npos && (last_slash == std::string_view::npos || colon > last_slash)) {
+  if (colon != std::string_view::npos &&
+      (last_slash == std::string_view::npos || colon > last_slash)) {
     std::string_view tag = rest.substr(colon + 1);
     check_tag(text, tag);
     r.tag_ = std::string(tag);
@@ -124,10 +133,11 @@ Reference Reference::parse(std::string_view text) {
   std::string_view name = rest;
   auto first_slash = name.find('/');
   std::string_view first = name.substr(0, first_slash);
-  bool has_domain = first_slash != std::string_view::npos &&
-                    (first == "localhost" || first.find_first_of(".:") != std::string_view::npos ||
-                     first.starts_with('[') ||
-                     std::any_of(first.begin(), first.end(), [](char c) { return c >= 'A' && c <= 'Z'; }));
+  bool has_domain =
+      first_slash != std::string_view::npos &&
+      (first == "localhost" || first.find_first_of(".:") != std::string_view::npos ||
+       first.starts_with('[') ||
+       std::any_of(first.begin(), first.end(), [](char c) { return c >= 'A' && c <= 'Z'; }));
   if (has_domain) {
     check_domain(text, first);
     r.domain_ = std::string(first);
@@ -139,12 +149,15 @@ Reference Reference::parse(std::string_view text) {
   size_t start = 0;
   while (true) {
     size_t slash = name.find('/', start);
-    check_component(text, name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    check_component(
+        text, name.substr(
+                  start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
   r.path_ = std::string(name);
-  if (r.domain_ == "docker.io" && r.path_.find('/') == std::string::npos) r.path_ = "library/" + r.path_;
+  if (r.domain_ == "docker.io" && r.path_.find('/') == std::string::npos)
+    r.path_ = "library/" + r.path_;
   if (r.domain_.size() + 1 + r.path_.size() > kMaxNameLength) {
     bad(text, "repository name longer than " + std::to_string(kMaxNameLength) + " characters");
   }
@@ -165,7 +178,8 @@ std::string Reference::str() const {
 std::string Reference::familiar() const {
   std::string name = path_;
   if (domain_ == "docker.io") {
-    if (name.starts_with("library/") && name.find('/', 8) == std::string::npos) name = name.substr(8);
+    if (name.starts_with("library/") && name.find('/', 8) == std::string::npos)
+      name = name.substr(8);
   } else {
     name = domain_ + "/" + name;
   }

@@ -51,7 +51,8 @@ StoreLocation open_registry(std::string_view text, const LocationOptions& option
   return loc;
 }
 
-StoreLocation open_layout(const std::filesystem::path& dir, std::string_view rest, std::string display) {
+StoreLocation open_layout(const std::filesystem::path& dir, std::string_view rest,
+                          std::string display) {
   StoreLocation loc;
   loc.store = std::make_unique<LayoutStore>(dir);
   if (!rest.empty()) {
@@ -75,7 +76,8 @@ StoreLocation open_location(std::string_view text, const LocationOptions& option
     // oci:DIR[:TAG] or oci:DIR@DIGEST; DIR may not contain ':'.
     auto cut = body.find_first_of(":@");
     std::string dir(body.substr(0, cut));
-    if (dir.empty()) throw Error(ErrorKind::BadInput, "'" + std::string(text) + "': missing directory after oci:");
+    if (dir.empty())
+      throw Error(ErrorKind::BadInput, "'" + std::string(text) + "': missing directory after oci:");
     std::string_view rest = cut == std::string_view::npos ? std::string_view{} : body.substr(cut);
     if (rest.starts_with(":")) rest.remove_prefix(1);
     return open_layout(dir, rest, std::string(text));
@@ -98,7 +100,8 @@ StoreLocation open_location(std::string_view text, const LocationOptions& option
   std::optional<std::string> tag;
   std::optional<Digest> digest;
   split_name(text, name, tag, digest);
-  if (name.empty()) throw Error(ErrorKind::BadInput, "'" + std::string(text) + "': missing image name");
+  if (name.empty())
+    throw Error(ErrorKind::BadInput, "'" + std::string(text) + "': missing image name");
   StoreLocation loc;
   loc.store = std::make_unique<LayoutStore>(options.default_store_dir);
   std::string ref_name = name + ":" + tag.value_or("latest");

@@ -72,8 +72,8 @@ void ProgressBar::draw(bool force) {
   int filled = bytes_total_ ? static_cast<int>(kWidth * done / bytes_total_) : kWidth;
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  std::fprintf(stderr, "\r\033[K%s [%s] %zu/%zu blobs  %s / %s", label_, bar.c_str(), blobs_done_, blobs_total_,
-               human_bytes(done).c_str(), human_bytes(bytes_total_).c_str());
+  std::fprintf(stderr, "\r\033[K%s [%s] %zu/%zu blobs  %s / %s", label_, bar.c_str(), blobs_done_,
+               blobs_total_, human_bytes(done).c_str(), human_bytes(bytes_total_).c_str());
   std::fflush(stderr);
   drawn_ = true;
 }

@@ -13,7 +13,8 @@ void GlobalFlags::add_to(CLI::App& app) {
   app.add_flag("-q,--quiet", quiet, "No progress output");
   app.add_option("--insecure-registry", insecure_registries,
                  "Allow plain HTTP to this registry host (loopback is always allowed)");
-  app.add_option("--store", store_dir, "Local store directory (default: $ENVBUILD_HOME or ~/.local/share/envbuild)");
+  app.add_option("--store", store_dir,
+                 "Local store directory (default: $ENVBUILD_HOME or ~/.local/share/envbuild)");
   app.add_option("--parallel", parallel, "Concurrent blob transfers")->check(CLI::Range(1, 64));
 }
 

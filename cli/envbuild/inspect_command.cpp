@@ -14,7 +14,8 @@ namespace {
 
 constexpr uint64_t kMaxConfigBytes = 16 * 1024 * 1024;
 
-nlohmann::ordered_json summarize_image(registry::Store& store, const registry::ManifestBytes& manifest,
+nlohmann::ordered_json summarize_image(registry::Store& store,
+                                       const registry::ManifestBytes& manifest,
                                        const std::string& name) {
   auto children = registry::manifest_children(manifest);
   nlohmann::ordered_json j;
@@ -25,13 +26,16 @@ nlohmann::ordered_json summarize_image(registry::Store& store, const registry::M
   auto reader = store.open_blob(config_desc);
   auto config = nlohmann::json::parse(registry::read_all(*reader, kMaxConfigBytes), nullptr, false);
   if (config.is_discarded() || !config.is_object()) {
-    throw Error(ErrorKind::BadInput, "image config " + config_desc.digest.str() + " is not a JSON object");
+    throw Error(ErrorKind::BadInput,
+                "image config " + config_desc.digest.str() + " is not a JSON object");
   }
   for (const char* key : {"created", "architecture", "os", "variant", "author"}) {
-    if (config.contains(key)) j[std::string(1, static_cast<char>(std::toupper(key[0]))) + (key + 1)] = config[key];
+    if (config.contains(key))
+      j[std::string(1, static_cast<char>(std::toupper(key[0]))) + (key + 1)] = config[key];
   }
   nlohmann::ordered_json layers = nlohmann::ordered_json::array();
-  for (size_t i = 1; i < children.blobs.size(); ++i) layers.push_back(registry::descriptor_to_json(children.blobs[i]));
+  for (size_t i = 1; i < children.blobs.size(); ++i)
+    layers.push_back(registry::descriptor_to_json(children.blobs[i]));
   j["Layers"] = layers;
   if (auto c = config.find("config"); c != config.end() && c->is_object()) {
     for (const char* key : {"Env", "Entrypoint", "Cmd", "WorkingDir", "User", "Labels"}) {
@@ -44,7 +48,8 @@ nlohmann::ordered_json summarize_image(registry::Store& store, const registry::M
 }  // namespace
 
 Command add_inspect_command(CLI::App& root, const GlobalFlags& flags) {
-  auto* app = root.add_subcommand("inspect", "Show an image's manifest summary, raw manifest or config");
+  auto* app =
+      root.add_subcommand("inspect", "Show an image's manifest summary, raw manifest or config");
   struct Args {
     std::string ref;
     bool raw = false;
@@ -63,8 +68,9 @@ Command add_inspect_command(CLI::App& root, const GlobalFlags& flags) {
             }
             if (args->config) {
               if (!registry::media::is_image_manifest(manifest.media_type)) {
-                throw Error(ErrorKind::BadInput, loc.display + " is an index (" + manifest.media_type +
-                                                     "): pick one platform's manifest by digest for --config");
+                throw Error(ErrorKind::BadInput,
+                            loc.display + " is an index (" + manifest.media_type +
+                                "): pick one platform's manifest by digest for --config");
               }
               auto children = registry::manifest_children(manifest);
               auto reader = loc.store->open_blob(children.blobs.front());

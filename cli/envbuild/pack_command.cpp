@@ -21,17 +21,20 @@ Command add_pack_command(CLI::App& root, const GlobalFlags& flags) {
   };
   auto args = std::make_shared<Args>();
   app->add_option("DIR", args->dirs, "Directories, one layer each, in order")->required();
-  app->add_option("--to", args->to, "Destination: NAME[:TAG], oci:DIR:TAG or HOST/REPO:TAG")->required();
+  app->add_option("--to", args->to, "Destination: NAME[:TAG], oci:DIR:TAG or HOST/REPO:TAG")
+      ->required();
   app->add_option("--compression", args->compression, "gzip (default), zstd or none")
       ->check(CLI::IsMember({"gzip", "zstd", "none"}));
   app->add_option("--env", args->env, "KEY=VALUE for the image config");
   return {app, [args, &flags]() -> int {
             auto dst = registry::open_location(args->to, flags.location_options());
             builder::PackOptions options;
-            options.layer.compression = args->compression == "zstd"   ? registry::LayerOptions::Compression::Zstd
-                                        : args->compression == "none" ? registry::LayerOptions::Compression::None
-                                                                      : registry::LayerOptions::Compression::Gzip;
-            options.layer.source_date_epoch = registry::source_date_epoch_from_env(std::getenv("SOURCE_DATE_EPOCH"));
+            options.layer.compression =
+                args->compression == "zstd"   ? registry::LayerOptions::Compression::Zstd
+                : args->compression == "none" ? registry::LayerOptions::Compression::None
+                                              : registry::LayerOptions::Compression::Gzip;
+            options.layer.source_date_epoch =
+                registry::source_date_epoch_from_env(std::getenv("SOURCE_DATE_EPOCH"));
             options.env = args->env;
             std::vector<std::filesystem::path> dirs(args->dirs.begin(), args->dirs.end());
             auto result = builder::pack_directories(dirs, *dst.store, dst.tag, options);
@@ -42,7 +45,9 @@ Command add_pack_command(CLI::App& root, const GlobalFlags& flags) {
               j["config"] = result.config.digest.str();
               nlohmann::ordered_json layers = nlohmann::ordered_json::array();
               for (const auto& l : result.layers) {
-                layers.push_back({{"digest", l.blob.digest.str()}, {"size", l.blob.size}, {"diffID", l.diff_id.str()}});
+                layers.push_back({{"digest", l.blob.digest.str()},
+                                  {"size", l.blob.size},
+                                  {"diffID", l.diff_id.str()}});
               }
               j["layers"] = layers;
               std::cout << j.dump() << "\n";

@@ -16,7 +16,8 @@ constexpr int kVerifyFailedExit = 6;
 Command add_store_command(CLI::App& root, const GlobalFlags& flags) {
   auto* app = root.add_subcommand("store", "Maintain the local store (or --store DIR)");
   app->require_subcommand(1);
-  auto* verify = app->add_subcommand("verify", "Rehash every blob and check that every reference resolves");
+  auto* verify =
+      app->add_subcommand("verify", "Rehash every blob and check that every reference resolves");
   auto* gc = app->add_subcommand("gc", "Remove blobs no tag or manifest reaches");
   auto dry_run = std::make_shared<bool>(false);
   gc->add_flag("--dry-run", *dry_run, "Only report what would be removed");
@@ -34,10 +35,11 @@ Command add_store_command(CLI::App& root, const GlobalFlags& flags) {
                 j["problems"] = report.problems;
                 std::cout << j.dump() << "\n";
               } else {
-                for (const auto& p : report.problems) std::fprintf(stderr, "envbuild: store: %s\n", p.c_str());
+                for (const auto& p : report.problems)
+                  std::fprintf(stderr, "envbuild: store: %s\n", p.c_str());
                 std::printf("%s: %zu blobs, %zu manifests checked, %zu problems\n",
-                            flags.local_store_dir().c_str(), report.blobs_checked, report.manifests_checked,
-                            report.problems.size());
+                            flags.local_store_dir().c_str(), report.blobs_checked,
+                            report.manifests_checked, report.problems.size());
               }
               return report.problems.empty() ? 0 : kVerifyFailedExit;
             }
@@ -51,7 +53,8 @@ Command add_store_command(CLI::App& root, const GlobalFlags& flags) {
                 j["bytesFreed"] = report.bytes_freed;
                 std::cout << j.dump() << "\n";
               } else {
-                std::printf("%s %zu blobs, %llu bytes\n", *dry_run ? "would remove" : "removed", report.blobs_removed,
+                std::printf("%s %zu blobs, %llu bytes\n", *dry_run ? "would remove" : "removed",
+                            report.blobs_removed,
                             static_cast<unsigned long long>(report.bytes_freed));
               }
               return 0;

@@ -31,7 +31,8 @@ class EnvbuildCli : public ::testing::Test {
   TempDir tmp{"envbuild-cli"};
   fs::path store() const { return tmp.path() / "store"; }
 
-  ProcessResult envbuild(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  ProcessResult envbuild(std::vector<std::string> args,
+                         std::map<std::string, std::string> env = {}) {
     args.insert(args.begin(), ENVBUILD_BIN);
     env.emplace("ENVBUILD_HOME", store().string());
     return run_process(args, env);
@@ -42,7 +43,8 @@ class EnvbuildCli : public ::testing::Test {
     write_file(tmp.path() / "src1/app/train.py", "print('hi')\n");
     write_file(tmp.path() / "src1/app/run.sh", "#!/bin/sh\necho run\n", 0755);
     write_file(tmp.path() / "src2/data/weights.bin", std::string(300000, 'w'));
-    auto r = envbuild({"--json", "pack", "--to", name, (tmp.path() / "src1").string(), (tmp.path() / "src2").string()});
+    auto r = envbuild({"--json", "pack", "--to", name, (tmp.path() / "src1").string(),
+                       (tmp.path() / "src2").string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return nlohmann::json::parse(r.out).at("digest").get<std::string>();
   }
@@ -59,9 +61,14 @@ TEST_F(EnvbuildCli, VersionAndHelpOnEverySubcommand) {
   auto v = envbuild({"--version"});
   EXPECT_EQ(v.exit_code, 0);
   EXPECT_NE(v.out.find("envbuild "), std::string::npos);
-  for (std::vector<std::string> cmd : {std::vector<std::string>{"--help"}, {"copy", "--help"}, {"inspect", "--help"},
-                                       {"pack", "--help"}, {"store", "--help"}, {"store", "verify", "--help"},
-                                       {"store", "gc", "--help"}, {"store", "ls", "--help"}}) {
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"--help"},
+                                       {"copy", "--help"},
+                                       {"inspect", "--help"},
+                                       {"pack", "--help"},
+                                       {"store", "--help"},
+                                       {"store", "verify", "--help"},
+                                       {"store", "gc", "--help"},
+                                       {"store", "ls", "--help"}}) {
     auto r = envbuild(cmd);
     EXPECT_EQ(r.exit_code, 0) << cmd.front();
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
@@ -91,8 +98,8 @@ TEST_F(EnvbuildCli, PackIsReproducibleAndUmociReadsIt) {
                      (other.path() / "src1").string(), (other.path() / "src2").string()});
   EXPECT_EQ(json_digest(r), d1);
 
-  auto unpack = run_process({"umoci", "unpack", "--rootless", "--image", store().string() + ":sample:v1",
-                             (tmp.path() / "bundle").string()});
+  auto unpack = run_process({"umoci", "unpack", "--rootless", "--image",
+                             store().string() + ":sample:v1", (tmp.path() / "bundle").string()});
   ASSERT_EQ(unpack.exit_code, 0) << unpack.err;
   EXPECT_TRUE(fs::exists(tmp.path() / "bundle/rootfs/app/train.py"));
   EXPECT_TRUE(fs::exists(tmp.path() / "bundle/rootfs/data/weights.bin"));
@@ -128,7 +135,8 @@ TEST_F(EnvbuildCli, CopyRoundTripThroughRegistryKeepsDigestAndSkopeoReadsIt) {
   auto sk = run_process({"skopeo", "copy", "--src-tls-verify=false", "docker://" + remote,
                          "oci:" + skopeo_layout.string() + ":s"});
   ASSERT_EQ(sk.exit_code, 0) << sk.err;
-  auto via = envbuild({"--json", "copy", "oci:" + skopeo_layout.string() + ":s", registry.host() + "/other/repo:x"});
+  auto via = envbuild({"--json", "copy", "oci:" + skopeo_layout.string() + ":s",
+                       registry.host() + "/other/repo:x"});
   EXPECT_EQ(json_digest(via), digest);
 
   // Across repositories of one registry, blobs are mounted, not copied.
@@ -138,7 +146,8 @@ TEST_F(EnvbuildCli, CopyRoundTripThroughRegistryKeepsDigestAndSkopeoReadsIt) {
   EXPECT_EQ(nlohmann::json::parse(mount.out).at("blobsMounted").get<int>(), 3);
 
   // Pull back into a fresh local store, then inspect.
-  auto pull = envbuild({"--json", "copy", remote, "oci:" + (tmp.path() / "pulled").string() + ":p"});
+  auto pull =
+      envbuild({"--json", "copy", remote, "oci:" + (tmp.path() / "pulled").string() + ":p"});
   EXPECT_EQ(json_digest(pull), digest);
   auto raw = envbuild({"inspect", "--raw", "oci:" + (tmp.path() / "pulled").string() + ":p"});
   ASSERT_EQ(raw.exit_code, 0);
@@ -154,7 +163,8 @@ TEST_F(EnvbuildCli, BasicAuthFromDockerConfig) {
   std::string digest = pack_sample("sample:v1");
   std::string remote = registry.host() + "/secure/sample:v1";
 
-  auto denied = envbuild({"copy", "sample:v1", remote}, {{"DOCKER_CONFIG", (tmp.path() / "empty").string()}});
+  auto denied =
+      envbuild({"copy", "sample:v1", remote}, {{"DOCKER_CONFIG", (tmp.path() / "empty").string()}});
   EXPECT_EQ(denied.exit_code, 3) << denied.err;
 
   auto ok = envbuild({"--json", "--verbose", "copy", "sample:v1", remote},
@@ -163,8 +173,8 @@ TEST_F(EnvbuildCli, BasicAuthFromDockerConfig) {
   EXPECT_EQ(ok.err.find(o.password), std::string::npos) << "password leaked into stderr";
   EXPECT_EQ(ok.out.find(o.password), std::string::npos);
 
-  auto sk = run_process({"skopeo", "inspect", "--tls-verify=false", "--creds", o.user + ":" + o.password,
-                         "docker://" + remote});
+  auto sk = run_process({"skopeo", "inspect", "--tls-verify=false", "--creds",
+                         o.user + ":" + o.password, "docker://" + remote});
   EXPECT_EQ(sk.exit_code, 0) << sk.err;
 }
 
@@ -173,7 +183,8 @@ TEST_F(EnvbuildCli, TokenAuth) {
   o.auth = RegistryAuth::Token;
   RegistryFixture registry(o);
   std::string digest = pack_sample("sample:v1");
-  auto env = std::map<std::string, std::string>{{"DOCKER_CONFIG", registry.docker_config_dir().string()}};
+  auto env =
+      std::map<std::string, std::string>{{"DOCKER_CONFIG", registry.docker_config_dir().string()}};
   auto ok = envbuild({"--json", "copy", "sample:v1", registry.host() + "/tok/sample:v1"}, env);
   EXPECT_EQ(json_digest(ok), digest);
   auto back = envbuild({"--json", "copy", registry.host() + "/tok/sample:v1", "back:v1"}, env);
