@@ -21,17 +21,29 @@ for i in 1 2 3 4 5; do
   dirs+=("$WORK/src/l$i")
 done
 "$ENVBUILD" --quiet pack --to "oci:$WORK/layout:bench" "${dirs[@]}" >/dev/null
-start_registry "$WORK/registry"
+# Each tool pushes into a registry of its own, started fresh for every run:
+# skopeo remembers where it has seen a blob and would otherwise mount it from
+# an earlier run's repository instead of uploading.
+push_pair() {  # tool-name command... ; prints "first second"
+  local name=$1; shift
+  start_registry "$WORK/reg-$name-$run"
+  local ref="$REGISTRY_HOST/bench/$name:t"
+  local a b
+  a=$(time_cmd "$@" "$ref")
+  b=$(time_cmd "$@" "$ref")
+  stop_registry
+  rm -rf "$WORK/reg-$name-$run"
+  echo "$a $b"
+}
+envbuild_push() { "$ENVBUILD" --quiet copy "oci:$WORK/layout:bench" "$1"; }
+skopeo_push() { skopeo copy -q --dest-tls-verify=false "oci:$WORK/layout:bench" "docker://$1"; }
 
 first_e=(); first_s=(); second_e=(); second_s=()
 for run in $(seq 1 "$RUNS"); do
-  e_repo="$REGISTRY_HOST/bench/e$run:t"
-  s_repo="$REGISTRY_HOST/bench/s$run:t"
-  first_e+=("$(time_cmd "$ENVBUILD" --quiet copy "oci:$WORK/layout:bench" "$e_repo")")
-  first_s+=("$(time_cmd skopeo copy --dest-tls-verify=false "oci:$WORK/layout:bench" "docker://$s_repo")")
-  second_e+=("$(time_cmd "$ENVBUILD" --quiet copy "oci:$WORK/layout:bench" "$e_repo")")
-  second_s+=("$(time_cmd skopeo copy --dest-tls-verify=false "oci:$WORK/layout:bench" "docker://$s_repo")")
-  echo "run $run: first envbuild ${first_e[-1]}s skopeo ${first_s[-1]}s; second envbuild ${second_e[-1]}s skopeo ${second_s[-1]}s"
+  read -r fe1 se1 < <(push_pair envbuild envbuild_push)
+  read -r fs1 ss1 < <(push_pair skopeo skopeo_push)
+  first_e+=("$fe1"); second_e+=("$se1"); first_s+=("$fs1"); second_s+=("$ss1")
+  echo "run $run: first envbuild ${fe1}s skopeo ${fs1}s; second envbuild ${se1}s skopeo ${ss1}s"
 done
 fe=$(printf '%s\n' "${first_e[@]}" | median); fs=$(printf '%s\n' "${first_s[@]}" | median)
 se=$(printf '%s\n' "${second_e[@]}" | median); ss_=$(printf '%s\n' "${second_s[@]}" | median)

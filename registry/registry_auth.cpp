@@ -195,6 +195,15 @@ TokenResponse RegistryAuthenticator::fetch_token(const std::vector<std::string>&
 }
 
 std::string RegistryAuthenticator::authorization(const std::vector<std::string>& scopes) {
+  bool unknown;
+  {
+    std::lock_guard lock(mutex_);
+    unknown = scheme_ == Scheme::Unknown;
+  }
+  // Without credentials there is nothing to send until a 401 names the
+  // scheme (on_unauthorized takes it in), so skip the /v2/ round trip:
+  // it is a third of an unchanged re-push.
+  if (unknown && !credentials()) return {};
   ensure_ping();
   Scheme scheme;
   std::vector<std::string> wanted = scopes;
