@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-./build/envbuild pack examples/hello-train hello-train:latest
+./build/envbuild pack --to hello-train:latest examples/hello-train
 ./build/envbuild inspect hello-train:latest
 ./build/envbuild store verify
