@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "registry/error.hpp"
+#include "registry/unique_fd.hpp"
 
 extern char** environ;
 
@@ -51,22 +52,6 @@ bool matches_host(std::string_view key, std::string_view host) {
   }
   return false;
 }
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
 
 [[noreturn]] void helper_error(const std::string& helper, const std::string& server_url,
                                const std::string& why) {
@@ -167,12 +152,12 @@ std::optional<Credentials> run_credential_helper(const std::string& helper,
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_pair) != 0) {
     helper_error(helper, server_url, std::string("socketpair: ") + std::strerror(errno));
   }
-  Fd in_parent(in_pair[0]), in_child(in_pair[1]);
+  UniqueFd in_parent(in_pair[0]), in_child(in_pair[1]);
   int out_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
     helper_error(helper, server_url, std::string("pipe: ") + std::strerror(errno));
   }
-  Fd out_parent(out_pipe[0]), out_child(out_pipe[1]);
+  UniqueFd out_parent(out_pipe[0]), out_child(out_pipe[1]);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);

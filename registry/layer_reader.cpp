@@ -18,6 +18,7 @@
 #include "registry/compress_stream.hpp"
 #include "registry/error.hpp"
 #include "registry/scoped_utf8_locale.hpp"
+#include "registry/unique_fd.hpp"
 
 namespace envbuild::registry {
 
@@ -28,30 +29,6 @@ namespace {
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueName = ".wh..wh..opq";
 constexpr size_t kMaxPathBytes = 4096;
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = o.fd_;
-      o.fd_ = -1;
-    }
-    return *this;
-  }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
 
 // Pulls decompressed tar bytes for libarchive, hashing them (DiffID) and
 // enforcing the size bound. Exceptions are parked, never thrown through C.
@@ -104,7 +81,7 @@ std::string join(const std::vector<std::string>& comps, size_t n) {
 class Applier {
  public:
   Applier(const fs::path& root, const ApplyOptions& options) : options_(options) {
-    root_ = Fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    root_ = UniqueFd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (root_.get() < 0)
       throw Error(ErrorKind::BadInput,
                   "cannot open layer root " + root.string() + ": " + std::strerror(errno));
@@ -165,10 +142,10 @@ class Applier {
   void finish() {
     for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) {
       std::vector<std::string> comps = split(it->path, "directory");
-      Fd parent = open_parent(comps, it->path, /*create=*/false);
+      UniqueFd parent = open_parent(comps, it->path, /*create=*/false);
       if (parent.get() < 0) continue;
-      Fd fd(::openat(parent.get(), comps.back().c_str(),
-                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd fd(::openat(parent.get(), comps.back().c_str(),
+                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (fd.get() < 0) continue;  // replaced later in this layer
       if (::fchmod(fd.get(), it->mode) != 0) fail_errno("cannot chmod", it->path);
       struct timespec times[2] = {it->mtime, it->mtime};
@@ -214,19 +191,20 @@ class Applier {
   // Opens the directory holding comps.back(), walking from the root fd and
   // never following a symlink. Missing parents are created (create) or make
   // the result -1 (!create).
-  Fd open_parent(const std::vector<std::string>& comps, const std::string& path, bool create) {
+  UniqueFd open_parent(const std::vector<std::string>& comps, const std::string& path,
+                       bool create) {
     size_t depth = comps.size() - 1;
     std::string parent_key = join(comps, depth);
     if (create && cache_valid_ && parent_key == cache_key_) {
-      return Fd(::dup(cache_fd_.get()));
+      return UniqueFd(::dup(cache_fd_.get()));
     }
-    Fd cur(::dup(root_.get()));
+    UniqueFd cur(::dup(root_.get()));
     if (cur.get() < 0) fail_errno("cannot dup root fd for", path);
     for (size_t i = 0; i < depth; ++i) {
       const std::string& c = comps[i];
       int fd = ::openat(cur.get(), c.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0 && errno == ENOENT) {
-        if (!create) return Fd();
+        if (!create) return UniqueFd();
         if (::mkdirat(cur.get(), c.c_str(), 0755) != 0 && errno != EEXIST)
           fail_errno("cannot create directory", join(comps, i + 1));
         written_.insert(join(comps, i + 1));
@@ -238,10 +216,10 @@ class Applier {
               path);
         fail_errno("cannot open directory", join(comps, i + 1));
       }
-      cur = Fd(fd);
+      cur = UniqueFd(fd);
     }
     if (create) {
-      cache_fd_ = Fd(::dup(cur.get()));
+      cache_fd_ = UniqueFd(::dup(cur.get()));
       cache_key_ = parent_key;
       cache_valid_ = cache_fd_.get() >= 0;
     }
@@ -259,7 +237,7 @@ class Applier {
     invalidate_cache();
     if (::unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT) return;
     if (errno != EISDIR && errno != EPERM) fail_errno("cannot remove", path);
-    Fd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (fd.get() < 0) fail_errno("cannot open directory for removal", path);
     for (const std::string& child : list_dir(fd.get(), path))
       remove_tree_at(fd.get(), child, path + "/" + child);
@@ -292,14 +270,14 @@ class Applier {
     std::string target_path = join(target, target.size());
     // Whiteouts only hide lower layers, never this layer's own entries.
     if (written_.count(target_path)) return;
-    Fd parent = open_parent(target, path, /*create=*/false);
+    UniqueFd parent = open_parent(target, path, /*create=*/false);
     if (parent.get() < 0) return;
     remove_tree_at(parent.get(), victim, target_path);
   }
 
   void opaque(const std::vector<std::string>& comps) {
     std::string dir = join(comps, comps.size() - 1);
-    Fd parent = open_parent(comps, dir, /*create=*/false);
+    UniqueFd parent = open_parent(comps, dir, /*create=*/false);
     if (parent.get() < 0) return;
     clear_lower(parent.get(), dir);
   }
@@ -313,7 +291,7 @@ class Applier {
         remove_tree_at(dirfd, name, child);
         continue;
       }
-      Fd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (sub.get() >= 0) clear_lower(sub.get(), child);
     }
   }
@@ -321,7 +299,7 @@ class Applier {
   void directory(const std::vector<std::string>& comps, const std::string& path, mode_t mode,
                  struct timespec mtime) {
     invalidate_cache();
-    Fd parent = open_parent(comps, path, /*create=*/true);
+    UniqueFd parent = open_parent(comps, path, /*create=*/true);
     const char* name = comps.back().c_str();
     if (::mkdirat(parent.get(), name, 0700) != 0) {
       if (errno != EEXIST) fail_errno("cannot create directory", path);
@@ -349,15 +327,15 @@ class Applier {
 
   uint64_t regular(const std::vector<std::string>& comps, const std::string& path, mode_t mode,
                    struct timespec mtime, struct archive* a, la_int64_t declared_size) {
-    Fd parent = open_parent(comps, path, /*create=*/true);
+    UniqueFd parent = open_parent(comps, path, /*create=*/true);
     const char* name = comps.back().c_str();
-    Fd fd;
+    UniqueFd fd;
     replace_at(parent.get(), comps, path, [&] {
       // O_EXCL|O_NOFOLLOW: always a new inode, never through a link.
       int f =
           ::openat(parent.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       if (f < 0) return -1;
-      fd = Fd(f);
+      fd = UniqueFd(f);
       return 0;
     });
     written_.insert(path);
@@ -394,7 +372,7 @@ class Applier {
   void symlink(const std::vector<std::string>& comps, const std::string& path, const char* target,
                struct timespec mtime) {
     invalidate_cache();
-    Fd parent = open_parent(comps, path, /*create=*/true);
+    UniqueFd parent = open_parent(comps, path, /*create=*/true);
     const char* name = comps.back().c_str();
     replace_at(parent.get(), comps, path, [&] { return ::symlinkat(target, parent.get(), name); });
     written_.insert(path);
@@ -408,9 +386,9 @@ class Applier {
     if (tcomps.empty()) bad("hardlink to the root", path);
     std::string tpath = join(tcomps, tcomps.size());
     if (tpath == path) bad("hardlink to itself", path);
-    Fd tparent = open_parent(tcomps, path + " -> " + tpath, /*create=*/false);
+    UniqueFd tparent = open_parent(tcomps, path + " -> " + tpath, /*create=*/false);
     if (tparent.get() < 0) bad("hardlink target does not exist", path + " -> " + tpath);
-    Fd parent = open_parent(comps, path, /*create=*/true);
+    UniqueFd parent = open_parent(comps, path, /*create=*/true);
     const char* name = comps.back().c_str();
     // flags 0: link the target inode itself, never what a symlink points to.
     replace_at(parent.get(), comps, path, [&] {
@@ -426,7 +404,7 @@ class Applier {
       ++stats.skipped_special;
       return;
     }
-    Fd parent = open_parent(comps, path, /*create=*/true);
+    UniqueFd parent = open_parent(comps, path, /*create=*/true);
     const char* name = comps.back().c_str();
     replace_at(parent.get(), comps, path,
                [&] { return ::mknodat(parent.get(), name, type | mode, rdev); });
@@ -445,10 +423,10 @@ class Applier {
 
  private:
   const ApplyOptions& options_;
-  Fd root_;
+  UniqueFd root_;
   std::unordered_set<std::string> written_;  // paths this layer created
   std::vector<DirMeta> dirs_;
-  Fd cache_fd_;
+  UniqueFd cache_fd_;
   std::string cache_key_;
   bool cache_valid_ = false;
 };

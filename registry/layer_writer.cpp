@@ -20,6 +20,7 @@
 #include "registry/compress_stream.hpp"
 #include "registry/error.hpp"
 #include "registry/scoped_utf8_locale.hpp"
+#include "registry/unique_fd.hpp"
 
 namespace envbuild::registry {
 
@@ -138,20 +139,6 @@ struct EntryDeleter {
   void operator()(struct archive_entry* e) const { archive_entry_free(e); }
 };
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 class TarWriter {
  public:
   explicit TarWriter(TarSink& sink)
@@ -217,7 +204,7 @@ class TarWriter {
 
  private:
   void add_file_from_disk(const LayerEntry& e) {
-    Fd fd(::open(e.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd(::open(e.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (fd.get() < 0) fail_errno("cannot open", e.source.string());
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) fail_errno("cannot stat", e.source.string());
@@ -434,7 +421,8 @@ struct Walker {
       e.type = LayerEntry::Type::Directory;
       e.mode = 0755;
       entries.push_back(std::move(e));
-      Fd child(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd child(
+          ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (child.get() < 0) fail_errno("cannot open directory", full.string());
       walk(child.get(), full, rel);
     } else if (S_ISLNK(st.st_mode)) {
@@ -593,7 +581,7 @@ LayerInfo write_layer(std::vector<LayerEntry> entries, const fs::path& output,
 
 LayerInfo write_layer_from_directory(const fs::path& root, const fs::path& output,
                                      const LayerOptions& options) {
-  Fd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (root_fd.get() < 0) fail_errno("cannot open layer source directory", root.string());
   Walker walker;
   walker.walk(root_fd.get(), root, "");

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/files.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/registry_fixture.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -17,14 +18,9 @@ using envbuild::testing::RegistryFixture;
 using envbuild::testing::RegistryFixtureOptions;
 using envbuild::testing::run_process;
 using envbuild::testing::TempDir;
+using envbuild::testing::write_file;
 
 namespace {
-
-void write_file(const fs::path& p, const std::string& content, mode_t mode = 0644) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-  ::chmod(p.c_str(), mode);
-}
 
 class EnvbuildCli : public ::testing::Test {
  protected:

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "registry/error.hpp"
+#include "registry/unique_fd.hpp"
 
 extern char** environ;
 
@@ -52,22 +53,6 @@ class ExecImage {
   std::vector<char*> env_ptrs_;
 };
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
-
 [[noreturn]] void fail_errno(const std::string& what) {
   throw Error(ErrorKind::Internal, what + ": " + std::strerror(errno));
 }
@@ -83,8 +68,8 @@ int decode_status(int status) {
 pid_t launch(const ExecImage& image, int in_fd, int out_fd, int err_fd) {
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) fail_errno("pipe2");
-  Fd report_read(report[0]);
-  Fd report_write(report[1]);
+  UniqueFd report_read(report[0]);
+  UniqueFd report_write(report[1]);
   pid_t pid = ::fork();
   if (pid < 0) fail_errno("fork for " + image.program());
   if (pid == 0) {
@@ -114,10 +99,10 @@ pid_t launch(const ExecImage& image, int in_fd, int out_fd, int err_fd) {
   return pid;
 }
 
-Fd open_dev_null() {
+UniqueFd open_dev_null() {
   int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail_errno("open /dev/null");
-  return Fd(fd);
+  return UniqueFd(fd);
 }
 
 // Blocking waitpid that survives EINTR; returns decoded status.
@@ -135,12 +120,12 @@ ProcessResult run_process(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& extra_env,
                           std::chrono::seconds timeout) {
   ExecImage image(argv, extra_env);
-  Fd dev_null = open_dev_null();
+  UniqueFd dev_null = open_dev_null();
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) fail_errno("pipe2");
-  Fd out_read(out_pipe[0]), out_write(out_pipe[1]);
+  UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) fail_errno("pipe2");
-  Fd err_read(err_pipe[0]), err_write(err_pipe[1]);
+  UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
 
   pid_t pid = launch(image, dev_null.get(), out_write.get(), err_write.get());
   out_write.reset();
@@ -200,8 +185,8 @@ ChildProcess spawn_process(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& extra_env,
                            const std::filesystem::path& log_file) {
   ExecImage image(argv, extra_env);
-  Fd dev_null = open_dev_null();
-  Fd log(::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  UniqueFd dev_null = open_dev_null();
+  UniqueFd log(::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (log.get() < 0) fail_errno("open " + log_file.string());
   return ChildProcess(launch(image, dev_null.get(), log.get(), log.get()));
 }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "registry/file_lock.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace envbuild::registry;
@@ -13,12 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using envbuild::testing::slurp;
 
 size_t count_entries(const fs::path& dir) {
   size_t n = 0;

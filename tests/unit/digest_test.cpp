@@ -32,9 +32,10 @@ TEST(Digest, Sha512Accepted) {
 }
 
 TEST(Digest, RejectsMalformed) {
-  for (const char* bad : {"", "sha256", "sha256:", "sha256:abc", "md5:0123456789abcdef0123456789abcdef",
-                          "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
-                          "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85g"}) {
+  for (const char* bad :
+       {"", "sha256", "sha256:", "sha256:abc", "md5:0123456789abcdef0123456789abcdef",
+        "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85g"}) {
     Digest d;
     EXPECT_FALSE(Digest::try_parse(bad, d)) << bad;
     EXPECT_THROW(Digest::parse(bad), Error) << bad;

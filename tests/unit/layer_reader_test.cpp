@@ -12,6 +12,7 @@
 #include "registry/compress_stream.hpp"
 #include "registry/error.hpp"
 #include "registry/layer_writer.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using envbuild::Error;
@@ -22,14 +23,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+using envbuild::testing::slurp;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+constexpr std::string_view kGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 
 void spit(const fs::path& p, const std::string& data) {
   std::ofstream out(p, std::ios::binary);

@@ -18,6 +18,7 @@
 #include "registry/digest.hpp"
 #include "registry/error.hpp"
 #include "registry/scoped_utf8_locale.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using envbuild::Error;
@@ -28,12 +29,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using envbuild::testing::slurp;
 
 void spit(const fs::path& p, const std::string& data) {
   std::ofstream out(p, std::ios::binary);
