@@ -55,6 +55,8 @@ void check_domain(std::string_view text, std::string_view d) {
   if (host.starts_with('[')) {
     auto close = host.find(']');
     if (close == std::string_view::npos) bad(text, "unterminated IPv6 address");
+    // docker requires at least two hex groups: "[::1]" is the shortest.
+    if (close < 3) bad(text, "invalid IPv6 address");
     for (char ch : host.substr(1, close - 1)) {
       if (!(std::isxdigit(static_cast<unsigned char>(ch)) || ch == ':'))
         bad(text, "invalid IPv6 address");
