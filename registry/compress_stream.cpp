@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "registry/gzip_stream.hpp"
+#include "registry/parallel_gzip.hpp"
 #include "registry/zstd_stream.hpp"
 
 namespace envbuild::registry {
@@ -42,12 +43,12 @@ class PlainReader : public ByteSource {
 
 }  // namespace
 
-std::unique_ptr<Compressor> make_compressor(Codec codec, int level, ByteSink& out) {
+std::unique_ptr<Compressor> make_compressor(Codec codec, int level, ByteSink& out, size_t threads) {
   switch (codec) {
     case Codec::Gzip:
-      return std::make_unique<GzipCompressor>(level, out);
+      return std::make_unique<ParallelGzipCompressor>(level, out, threads);
     case Codec::Zstd:
-      return std::make_unique<ZstdCompressor>(level, out);
+      return std::make_unique<ZstdCompressor>(level, out, threads);
     case Codec::None:
       break;
   }

@@ -36,8 +36,10 @@ class ByteSource {
   virtual size_t read(char* buf, size_t n) = 0;
 };
 
-// `level` < 0 picks the codec's default (gzip 6, zstd 3).
-std::unique_ptr<Compressor> make_compressor(Codec codec, int level, ByteSink& out);
+// `level` < 0 picks the codec's default (gzip 6, zstd 3). `threads` 0 uses
+// every core; the output bytes do not depend on it.
+std::unique_ptr<Compressor> make_compressor(Codec codec, int level, ByteSink& out,
+                                            size_t threads = 0);
 
 // `prefix` holds bytes already taken from `in` (e.g. for sniffing); they are
 // decoded first. `name` labels error messages.

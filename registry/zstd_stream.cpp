@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "registry/error.hpp"
 
@@ -15,7 +16,7 @@ void check(size_t rc, const std::string& what) {
 
 }  // namespace
 
-ZstdCompressor::ZstdCompressor(int level, ByteSink& out)
+ZstdCompressor::ZstdCompressor(int level, ByteSink& out, size_t threads)
     : out_(out), cctx_(ZSTD_createCCtx()), buf_(ZSTD_CStreamOutSize()) {
   if (!cctx_) throw Error(ErrorKind::Internal, "cannot create a zstd compression context");
   if (level < 0) level = 3;
@@ -26,6 +27,9 @@ ZstdCompressor::ZstdCompressor(int level, ByteSink& out)
   check(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level), "zstd level");
   // A content checksum lets readers detect corruption inside the frame.
   check(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1), "zstd checksum flag");
+  if (threads == 0) threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 16);
+  check(ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, static_cast<int>(threads)),
+        "zstd worker threads");
 }
 
 ZstdCompressor::~ZstdCompressor() { ZSTD_freeCCtx(cctx_); }

@@ -14,7 +14,9 @@ namespace envbuild::registry {
 class ZstdCompressor : public Compressor {
  public:
   // level: 1..19 (or libzstd's range), or < 0 for 3.
-  ZstdCompressor(int level, ByteSink& out);
+  // threads: 0 for every core. zstd's multi-threaded output is the same for
+  // any worker count >= 1, so we always run at least one worker.
+  ZstdCompressor(int level, ByteSink& out, size_t threads = 0);
   ~ZstdCompressor() override;
   ZstdCompressor(const ZstdCompressor&) = delete;
   ZstdCompressor& operator=(const ZstdCompressor&) = delete;

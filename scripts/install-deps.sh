@@ -9,10 +9,10 @@ PACKAGES=(
   # build
   cmake g++ make pkg-config clang-format
   # libraries (see README: why each is there)
-  libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev libzstd-dev
+  libcurl4-openssl-dev libssl-dev libarchive-dev zlib1g-dev libzstd-dev libdeflate-dev
   libgit2-dev libyaml-cpp-dev libxxhash-dev nlohmann-json3-dev libcli11-dev libgtest-dev
   # real peers for tests and benchmarks
-  docker-registry skopeo umoci crun busybox-static apache2-utils restic git curl zstd gzip tar bc iproute2
+  docker-registry skopeo umoci crun busybox-static mmdebstrap apache2-utils restic git curl zstd gzip tar bc iproute2
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
