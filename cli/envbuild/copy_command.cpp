@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common/progress.hpp"
-#include "cli/envbuild/global_flags.hpp"
+#include "cli/envbuild/commands.hpp"
 #include "registry/copy.hpp"
 
 namespace envbuild::cli {

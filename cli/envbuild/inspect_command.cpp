@@ -2,7 +2,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "cli/envbuild/global_flags.hpp"
+#include "cli/envbuild/commands.hpp"
 #include "registry/blob_io.hpp"
 #include "registry/descriptor_json.hpp"
 #include "registry/error.hpp"

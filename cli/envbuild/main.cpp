@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "cli/common/run_main.hpp"
-#include "cli/envbuild/global_flags.hpp"
+#include "cli/envbuild/commands.hpp"
 
 int main(int argc, char** argv) {
   using namespace envbuild::cli;

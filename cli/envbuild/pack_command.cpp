@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "builder/image_pack.hpp"
-#include "cli/envbuild/global_flags.hpp"
+#include "cli/envbuild/commands.hpp"
 #include "registry/error.hpp"
 
 namespace envbuild::cli {

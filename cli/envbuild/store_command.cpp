@@ -3,7 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "cli/envbuild/global_flags.hpp"
+#include "cli/envbuild/commands.hpp"
 #include "registry/layout_store.hpp"
 #include "registry/store_maintenance.hpp"
 

@@ -415,3 +415,10 @@ TEST(DefaultStore, LocationPrecedence) {
             fs::path("/home/u/.local/share/envbuild"));
   error_of([] { default_store_dir(nullptr, nullptr, nullptr); }, ErrorKind::Internal);
 }
+
+TEST(DefaultStore, CacheLocationPrecedence) {
+  EXPECT_EQ(default_cache_dir("/c", "/xdg", "/home/u"), fs::path("/c"));
+  EXPECT_EQ(default_cache_dir(nullptr, "/xdg", "/home/u"), fs::path("/xdg/envbuild"));
+  EXPECT_EQ(default_cache_dir("", "rel", "/home/u"), fs::path("/home/u/.cache/envbuild"));
+  error_of([] { default_cache_dir(nullptr, nullptr, nullptr); }, ErrorKind::Internal);
+}

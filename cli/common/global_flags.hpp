@@ -1,6 +1,8 @@
 #pragma once
-// Flags every envbuild subcommand shares, and what they turn into.
+// Flags every subcommand of envbuild and snapshot shares, and what they turn
+// into.
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,9 @@ struct GlobalFlags {
 
   void add_to(CLI::App& app);
   std::filesystem::path local_store_dir() const;
+  // Caches that only save work ($ENVBUILD_CACHE_DIR, else
+  // $XDG_CACHE_HOME/envbuild, else ~/.cache/envbuild).
+  std::filesystem::path cache_dir() const;
   registry::LocationOptions location_options() const;
   // Progress bars only on a terminal, and never mixed with --json.
   bool show_progress() const;
@@ -28,10 +33,5 @@ struct Command {
   CLI::App* app = nullptr;
   std::function<int()> run;
 };
-
-Command add_copy_command(CLI::App& root, const GlobalFlags& flags);
-Command add_inspect_command(CLI::App& root, const GlobalFlags& flags);
-Command add_store_command(CLI::App& root, const GlobalFlags& flags);
-Command add_pack_command(CLI::App& root, const GlobalFlags& flags);
 
 }  // namespace envbuild::cli

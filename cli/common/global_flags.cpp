@@ -1,4 +1,4 @@
-#include "cli/envbuild/global_flags.hpp"
+#include "cli/common/global_flags.hpp"
 
 #include <cstdlib>
 
@@ -22,6 +22,11 @@ std::filesystem::path GlobalFlags::local_store_dir() const {
   if (!store_dir.empty()) return store_dir;
   return registry::default_store_dir(std::getenv("ENVBUILD_HOME"), std::getenv("XDG_DATA_HOME"),
                                      std::getenv("HOME"));
+}
+
+std::filesystem::path GlobalFlags::cache_dir() const {
+  return registry::default_cache_dir(std::getenv("ENVBUILD_CACHE_DIR"),
+                                     std::getenv("XDG_CACHE_HOME"), std::getenv("HOME"));
 }
 
 registry::LocationOptions GlobalFlags::location_options() const {
