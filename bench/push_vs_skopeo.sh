@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib/registry.sh
+source bench/lib/timing.sh
 ENVBUILD=${ENVBUILD:-./build/envbuild}
 RUNS=${RUNS:-5}
 LAYER_MIB=${LAYER_MIB:-100}

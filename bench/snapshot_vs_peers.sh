@@ -6,7 +6,7 @@
 # edit-10 <= 0.5x restic backup. Prints median times and ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source bench/lib/registry.sh  # median, time_cmd
+source bench/lib/timing.sh
 SNAPSHOT=${SNAPSHOT:-./build/snapshot}
 RUNS=${RUNS:-3}
 WORK=$(mktemp -d /tmp/envbuild-bench-snap.XXXXXX)

@@ -40,15 +40,3 @@ CFG
 stop_registry() {
   if [ -n "${REGISTRY_PID:-}" ]; then kill "$REGISTRY_PID" 2>/dev/null || true; wait "$REGISTRY_PID" 2>/dev/null || true; fi
 }
-
-# Median of the numbers on stdin.
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-
-# Seconds (float) a command takes.
-time_cmd() {
-  local start end
-  start=$(date +%s.%N)
-  "$@" >/dev/null 2>&1 || { echo "command failed: $*" >&2; return 1; }
-  end=$(date +%s.%N)
-  echo "$end - $start" | bc -l
-}
