@@ -36,8 +36,9 @@ struct WalkResult {
   // Included entries sorted by path bytes. Directories appear only when empty
   // (their files imply the others), so empty directories survive a round trip.
   std::vector<SourceEntry> entries;
-  std::vector<ExcludedEntry> excluded;  // ignored paths (directories not descended) and special files
-  uint64_t ignored_count = 0;           // ignored files and directories (a directory counts once)
+  std::vector<ExcludedEntry>
+      excluded;                // ignored paths (directories not descended) and special files
+  uint64_t ignored_count = 0;  // ignored files and directories (a directory counts once)
 };
 
 }  // namespace envbuild::snapshot

@@ -1,0 +1,42 @@
+#pragma once
+// The on-disk form of a stat cache: a compact little-endian binary file.
+//
+//   magic "EBSTATC\n" | u32 version | i64 written_at_ns
+//   u64 entry count | entries: u32 path length, path bytes, u64 size,
+//       i64 mtime_ns, i64 ctime_ns, u64 inode, 16 bytes XXH3-128 (canonical),
+//       32 bytes SHA-256
+//   u64 note count  | notes: u32 key length, key, u32 value length, value
+//   u64 XXH3-64 of every byte before it
+//
+// Decoding treats the bytes as hostile: every length is checked against what
+// is left before it is used, so a corrupt file cannot cause a huge allocation.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "snapshot/stat_cache.hpp"
+
+namespace envbuild::snapshot {
+
+inline constexpr uint32_t kStatCacheVersion = 1;
+// Far above any tree we accept (a million entries take ~150 MB); bounds the
+// read of a hostile file.
+inline constexpr uint64_t kMaxStatCacheBytes = uint64_t{1} << 30;
+
+struct StatCacheContents {
+  int64_t written_at_ns = 0;
+  std::unordered_map<std::string, CachedFile> entries;
+  std::map<std::string, std::string> notes;
+};
+
+std::string encode_stat_cache(int64_t written_at_ns,
+                              const std::unordered_map<std::string, CachedFile>& entries,
+                              const std::map<std::string, std::string>& notes);
+
+// nullopt for anything but a complete, well-formed file of this version.
+std::optional<StatCacheContents> decode_stat_cache(std::string_view bytes);
+
+}  // namespace envbuild::snapshot
