@@ -1,0 +1,34 @@
+#pragma once
+// Git facts about a snapshot's folder, under the keys Azure ML and MLflow
+// record (azureml.git.*, mlflow.source.git.*), read through libgit2. A
+// folder outside any repository simply gets no git keys: git metadata never
+// fails a push, its problems become warnings.
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace envbuild::snapshot {
+
+// Environment lookup, injectable so tests need not touch the process
+// environment.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+EnvLookup process_env();
+
+struct GitMetadata {
+  std::map<std::string, std::string> properties;  // key -> value
+  std::vector<std::string> warnings;              // one line each
+};
+
+// AZUREML_GIT_REPOSITORY_URI, _BRANCH, _COMMIT, _DIRTY, _BUILD_ID and
+// _BUILD_URI, when set and non-empty, replace what the repository says.
+GitMetadata read_git_metadata(const std::filesystem::path& dir, const EnvLookup& env);
+
+// Removes user:password@ from URLs with a scheme; scp-like "git@host:path"
+// is kept (its user is not a secret).
+std::string strip_url_credentials(const std::string& url);
+
+}  // namespace envbuild::snapshot

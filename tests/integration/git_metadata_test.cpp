@@ -1,0 +1,178 @@
+// Git metadata of real repositories made with the git CLI.
+#include "snapshot/git_metadata.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tests/support/files.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace fs = std::filesystem;
+using namespace envbuild::snapshot;
+using envbuild::testing::run_process;
+using envbuild::testing::TempDir;
+using envbuild::testing::write_file;
+
+namespace {
+
+EnvLookup no_env() {
+  return [](std::string_view) { return std::optional<std::string>(); };
+}
+
+class GitMetadataTest : public ::testing::Test {
+ protected:
+  TempDir tmp{"git-meta"};
+  fs::path repo() const { return tmp.path() / "repo"; }
+
+  std::map<std::string, std::string> env() const {
+    return {{"HOME", tmp.path().string()},
+            {"GIT_CONFIG_NOSYSTEM", "1"},
+            {"GIT_CONFIG_GLOBAL", (tmp.path() / "gitconfig").string()}};
+  }
+  std::string git(const fs::path& dir, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"git",
+                                     "-C",
+                                     dir.string(),
+                                     "-c",
+                                     "user.name=t",
+                                     "-c",
+                                     "user.email=t@example.com",
+                                     "-c",
+                                     "protocol.file.allow=always"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run_process(argv, env());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
+    return r.out;
+  }
+  void make_repo(const fs::path& dir) {
+    fs::create_directories(dir);
+    git(dir, {"init", "-q", "-b", "main"});
+    write_file(dir / ".gitignore", "*.log\n");
+    write_file(dir / "src" / "train.py", "print()\n");
+    write_file(dir / "other" / "x.txt", "x\n");
+    git(dir, {"add", "-A"});
+    git(dir, {"commit", "-q", "-m", "init"});
+  }
+  std::string key(const GitMetadata& m, const std::string& k) {
+    auto it = m.properties.find(k);
+    return it == m.properties.end() ? "<absent>" : it->second;
+  }
+};
+
+TEST_F(GitMetadataTest, NormalRepositoryWithRemoteAndBothKeySets) {
+  make_repo(repo());
+  git(repo(), {"remote", "add", "origin", "https://bob:s3cr3t@example.com/org/repo.git"});
+  GitMetadata m = read_git_metadata(repo(), no_env());
+  std::string head = git(repo(), {"rev-parse", "HEAD"});
+  EXPECT_EQ(key(m, "azureml.git.commit"), head);
+  EXPECT_EQ(key(m, "mlflow.source.git.commit"), head);
+  EXPECT_EQ(key(m, "azureml.git.branch"), git(repo(), {"branch", "--show-current"}));
+  EXPECT_EQ(key(m, "mlflow.source.git.branch"), "main");
+  EXPECT_EQ(key(m, "azureml.git.repository_uri"), "https://example.com/org/repo.git");
+  EXPECT_EQ(key(m, "mlflow.source.git.repoURL"), "https://example.com/org/repo.git");
+  EXPECT_EQ(key(m, "azureml.git.dirty"), "false");
+  EXPECT_TRUE(m.warnings.empty());
+  for (const auto& [k, v] : m.properties) EXPECT_EQ(v.find("s3cr3t"), std::string::npos) << k;
+}
+
+TEST_F(GitMetadataTest, DirtyByTrackedChangeOrUntrackedFileNotByIgnoredOnesAndScopedToDir) {
+  make_repo(repo());
+  write_file(repo() / "src" / "debug.log", "ignored");
+  EXPECT_EQ(key(read_git_metadata(repo(), no_env()), "azureml.git.dirty"), "false");
+  write_file(repo() / "other" / "x.txt", "changed\n");
+  EXPECT_EQ(key(read_git_metadata(repo(), no_env()), "azureml.git.dirty"), "true");
+  // The change is outside src/: a snapshot of src/ is clean.
+  EXPECT_EQ(key(read_git_metadata(repo() / "src", no_env()), "azureml.git.dirty"), "false");
+  write_file(repo() / "src" / "new.py", "");
+  EXPECT_EQ(key(read_git_metadata(repo() / "src", no_env()), "azureml.git.dirty"), "true");
+}
+
+TEST_F(GitMetadataTest, DetachedHeadHasACommitButNoBranch) {
+  make_repo(repo());
+  git(repo(), {"checkout", "-q", "--detach"});
+  GitMetadata m = read_git_metadata(repo(), no_env());
+  EXPECT_EQ(key(m, "azureml.git.commit"), git(repo(), {"rev-parse", "HEAD"}));
+  EXPECT_EQ(key(m, "azureml.git.branch"), "<absent>");
+}
+
+TEST_F(GitMetadataTest, UnbornBranchHasABranchButNoCommit) {
+  fs::create_directories(repo());
+  git(repo(), {"init", "-q", "-b", "trunk"});
+  write_file(repo() / "a.py", "");
+  GitMetadata m = read_git_metadata(repo(), no_env());
+  EXPECT_EQ(key(m, "azureml.git.branch"), "trunk");
+  EXPECT_EQ(key(m, "azureml.git.commit"), "<absent>");
+  EXPECT_EQ(key(m, "azureml.git.dirty"), "true");
+  EXPECT_EQ(key(m, "azureml.git.repository_uri"), "<absent>");  // no remote
+}
+
+TEST_F(GitMetadataTest, ShallowCloneWorktreeAndSubmodule) {
+  make_repo(repo());
+  fs::path shallow = tmp.path() / "shallow";
+  git(tmp.path(), {"clone", "-q", "--depth", "1", "file://" + repo().string(), shallow.string()});
+  GitMetadata s = read_git_metadata(shallow, no_env());
+  EXPECT_EQ(key(s, "azureml.git.commit"), git(repo(), {"rev-parse", "HEAD"}));
+  EXPECT_EQ(key(s, "azureml.git.repository_uri"), "file://" + repo().string());
+
+  fs::path wt = tmp.path() / "wt";
+  git(repo(), {"worktree", "add", "-q", "-b", "feature", wt.string()});
+  GitMetadata w = read_git_metadata(wt, no_env());
+  EXPECT_EQ(key(w, "azureml.git.branch"), "feature");
+  EXPECT_EQ(key(w, "azureml.git.commit"), git(repo(), {"rev-parse", "HEAD"}));
+  EXPECT_EQ(key(w, "azureml.git.dirty"), "false");
+
+  fs::path lib = tmp.path() / "lib";
+  make_repo(lib);
+  git(repo(), {"submodule", "add", "-q", "file://" + lib.string(), "vendor/lib"});
+  GitMetadata sub = read_git_metadata(repo() / "vendor" / "lib", no_env());
+  EXPECT_EQ(key(sub, "azureml.git.commit"), git(lib, {"rev-parse", "HEAD"}));
+  EXPECT_EQ(key(sub, "azureml.git.repository_uri"), "file://" + lib.string());
+}
+
+TEST_F(GitMetadataTest, OutsideAnyRepositoryGivesNoKeysUnlessOverridden) {
+  fs::path plain = tmp.path() / "plain";
+  fs::create_directories(plain);
+  GitMetadata m = read_git_metadata(plain, no_env());
+  EXPECT_TRUE(m.properties.empty());
+  EXPECT_TRUE(m.warnings.empty());
+  auto env = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "AZUREML_GIT_COMMIT") return "c0ffee";
+    if (name == "AZUREML_GIT_REPOSITORY_URI") return "https://u:p@host/r.git";
+    if (name == "AZUREML_GIT_BUILD_ID") return "77";
+    if (name == "AZUREML_GIT_BUILD_URI") return "https://ci/77";
+    if (name == "AZUREML_GIT_BRANCH") return "";  // empty: not an override
+    return std::nullopt;
+  };
+  GitMetadata o = read_git_metadata(plain, env);
+  EXPECT_EQ(key(o, "azureml.git.commit"), "c0ffee");
+  EXPECT_EQ(key(o, "mlflow.source.git.commit"), "c0ffee");
+  EXPECT_EQ(key(o, "azureml.git.repository_uri"), "https://host/r.git");
+  EXPECT_EQ(key(o, "azureml.git.build_id"), "77");
+  EXPECT_EQ(key(o, "azureml.git.build_uri"), "https://ci/77");
+  EXPECT_EQ(key(o, "azureml.git.branch"), "<absent>");
+}
+
+TEST_F(GitMetadataTest, RepositoryOwnedByAnotherUserIsAWarningNotAFailure) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown the repository to another user";
+  make_repo(repo());
+  ASSERT_EQ(run_process({"chown", "-R", "65534:65534", repo().string()}).exit_code, 0);
+  GitMetadata m = read_git_metadata(repo(), no_env());
+  EXPECT_EQ(key(m, "azureml.git.commit"), "<absent>");
+  ASSERT_EQ(m.warnings.size(), 1u);
+  EXPECT_NE(m.warnings[0].find("owned by another user"), std::string::npos) << m.warnings[0];
+  EXPECT_NE(m.warnings[0].find("safe.directory " + repo().string()), std::string::npos);
+}
+
+TEST(StripUrlCredentials, RemovesUserinfoKeepsScpStyle) {
+  EXPECT_EQ(strip_url_credentials("https://u:p@h/x"), "https://h/x");
+  EXPECT_EQ(strip_url_credentials("https://token@h:8443/x?y"), "https://h:8443/x?y");
+  EXPECT_EQ(strip_url_credentials("https://h/x@y"), "https://h/x@y");
+  EXPECT_EQ(strip_url_credentials("git@github.com:org/r.git"), "git@github.com:org/r.git");
+  EXPECT_EQ(strip_url_credentials("ssh://git@h/r"), "ssh://h/r");
+}
+
+}  // namespace
