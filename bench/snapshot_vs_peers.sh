@@ -38,8 +38,8 @@ snap() { "$SNAPSHOT" --quiet push "$SRC" --to "oci:$WORK/store-$1" --max-files 5
 
 fs=(); fr=(); ga=(); ug=(); us=(); es=(); er=()
 for run in $(seq 1 "$RUNS"); do
-  rm -rf "$WORK/store-$run" "$WORK/restic-$run" "$SRC/.git" "$WORK/home/.cache/envbuild" "$WORK/cache-$run"
-  export ENVBUILD_HOME="$WORK/cache-$run"
+  rm -rf "$WORK/store-$run" "$WORK/restic-$run" "$SRC/.git" "$WORK/cache-$run"
+  export ENVBUILD_CACHE_DIR="$WORK/cache-$run"
   restic init --repo "$WORK/restic-$run" -q >/dev/null
   fs+=("$(time_cmd snap "$run")")
   fr+=("$(time_cmd restic backup -q --repo "$WORK/restic-$run" --exclude "$SRC/node_modules" "$SRC")")

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "snapshot/git_dirty.hpp"
 #include "snapshot/git_worktree.hpp"
 
 namespace envbuild::snapshot {
@@ -201,7 +202,7 @@ std::string strip_url_credentials(const std::string& url) {
   return url.substr(0, start) + url.substr(at + 1);
 }
 
-GitMetadata read_git_metadata(const fs::path& dir, const EnvLookup& env) {
+GitMetadata read_git_metadata(const fs::path& dir, const EnvLookup& env, const WalkResult* walk) {
   GitMetadata m;
   LibGit2 lib;
   git_repository* raw = nullptr;
@@ -230,7 +231,15 @@ GitMetadata read_git_metadata(const fs::path& dir, const EnvLookup& env) {
     }
     if (auto url = remote_url(repo.get())) set_pair(m, "repository_uri", "repoURL", *url);
     read_head(repo.get(), m);
-    read_dirty(repo.get(), dir, m);
+    if (walk != nullptr) {
+      std::string problem;
+      if (auto dirty = dirty_from_walk(repo.get(), dir, *walk, problem))
+        m.properties["azureml.git.dirty"] = *dirty ? "true" : "false";
+      else
+        m.warnings.push_back(problem);
+    } else {
+      read_dirty(repo.get(), dir, m);
+    }
   }
   apply_overrides(m, env);
   return m;

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "snapshot/source_tree.hpp"
+
 namespace envbuild::snapshot {
 
 // Environment lookup, injectable so tests need not touch the process
@@ -25,7 +27,10 @@ struct GitMetadata {
 
 // AZUREML_GIT_REPOSITORY_URI, _BRANCH, _COMMIT, _DIRTY, _BUILD_ID and
 // _BUILD_URI, when set and non-empty, replace what the repository says.
-GitMetadata read_git_metadata(const std::filesystem::path& dir, const EnvLookup& env);
+// With `walk` (the snapshot's own walk of `dir`), dirtiness is computed from
+// it and the index instead of a second scan of the work tree.
+GitMetadata read_git_metadata(const std::filesystem::path& dir, const EnvLookup& env,
+                              const WalkResult* walk = nullptr);
 
 // Removes user:password@ from URLs with a scheme; scp-like "git@host:path"
 // is kept (its user is not a secret).

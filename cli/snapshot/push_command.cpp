@@ -72,7 +72,7 @@ Command add_push_command(CLI::App& root, const GlobalFlags& flags) {
             snapshot::WalkResult walk = snapshot::walk_source_tree(root, walk_options);
             snapshot::check_limits(walk, limits, root);
 
-            snapshot::GitMetadata git = snapshot::read_git_metadata(root, snapshot::process_env());
+            snapshot::GitMetadata git = snapshot::read_git_metadata(root, snapshot::process_env(), &walk);
             for (const std::string& w : git.warnings)
               std::cerr << "snapshot: warning: " << w << "\n";
 

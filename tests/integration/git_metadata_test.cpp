@@ -1,5 +1,6 @@
 // Git metadata of real repositories made with the git CLI.
 #include "snapshot/git_metadata.hpp"
+#include "snapshot/source_walk.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -57,6 +58,15 @@ class GitMetadataTest : public ::testing::Test {
     git(dir, {"add", "-A"});
     git(dir, {"commit", "-q", "-m", "init"});
   }
+  // Dirtiness both ways: libgit2's own status and ours from the walk; they
+  // must agree.
+  std::string dirty(const fs::path& dir) {
+    std::string a = key(read_git_metadata(dir, no_env()), "azureml.git.dirty");
+    WalkResult w = walk_source_tree(dir);
+    std::string b = key(read_git_metadata(dir, no_env(), &w), "azureml.git.dirty");
+    EXPECT_EQ(a, b) << dir;
+    return b;
+  }
   std::string key(const GitMetadata& m, const std::string& k) {
     auto it = m.properties.find(k);
     return it == m.properties.end() ? "<absent>" : it->second;
@@ -82,13 +92,33 @@ TEST_F(GitMetadataTest, NormalRepositoryWithRemoteAndBothKeySets) {
 TEST_F(GitMetadataTest, DirtyByTrackedChangeOrUntrackedFileNotByIgnoredOnesAndScopedToDir) {
   make_repo(repo());
   write_file(repo() / "src" / "debug.log", "ignored");
-  EXPECT_EQ(key(read_git_metadata(repo(), no_env()), "azureml.git.dirty"), "false");
+  EXPECT_EQ(dirty(repo()), "false");
   write_file(repo() / "other" / "x.txt", "changed\n");
-  EXPECT_EQ(key(read_git_metadata(repo(), no_env()), "azureml.git.dirty"), "true");
+  EXPECT_EQ(dirty(repo()), "true");
   // The change is outside src/: a snapshot of src/ is clean.
-  EXPECT_EQ(key(read_git_metadata(repo() / "src", no_env()), "azureml.git.dirty"), "false");
+  EXPECT_EQ(dirty(repo() / "src"), "false");
   write_file(repo() / "src" / "new.py", "");
-  EXPECT_EQ(key(read_git_metadata(repo() / "src", no_env()), "azureml.git.dirty"), "true");
+  EXPECT_EQ(dirty(repo() / "src"), "true");
+  fs::remove(repo() / "src" / "new.py");
+  EXPECT_EQ(dirty(repo() / "src"), "false");
+  // Same size, new bytes, within the racy window of the index.
+  write_file(repo() / "src" / "train.py", "print(1)\n");
+  EXPECT_EQ(dirty(repo() / "src"), "true");
+  git(repo(), {"checkout", "--", "src/train.py"});
+  EXPECT_EQ(dirty(repo() / "src"), "false");
+  fs::permissions(repo() / "src" / "train.py", fs::perms::owner_exec, fs::perm_options::add);
+  EXPECT_EQ(dirty(repo() / "src"), "true");
+  git(repo(), {"checkout", "--", "src/train.py"});
+  fs::permissions(repo() / "src" / "train.py", fs::perms::owner_exec, fs::perm_options::remove);
+  EXPECT_EQ(dirty(repo() / "src"), "false");
+  fs::remove(repo() / "src" / "train.py");
+  EXPECT_EQ(dirty(repo() / "src"), "true");
+  git(repo(), {"checkout", "--", "src/train.py"});
+  // Staged, then undone in the work tree only: the index still differs.
+  write_file(repo() / "src" / "train.py", "staged\n");
+  git(repo(), {"add", "src/train.py"});
+  write_file(repo() / "src" / "train.py", "print()\n");
+  EXPECT_EQ(dirty(repo() / "src"), "true");
 }
 
 TEST_F(GitMetadataTest, DetachedHeadHasACommitButNoBranch) {
@@ -128,6 +158,8 @@ TEST_F(GitMetadataTest, ShallowCloneWorktreeAndSubmodule) {
   fs::path lib = tmp.path() / "lib";
   make_repo(lib);
   git(repo(), {"submodule", "add", "-q", "file://" + lib.string(), "vendor/lib"});
+  git(repo(), {"commit", "-q", "-m", "submodule"});
+  EXPECT_EQ(dirty(repo()), "false");  // the submodule's files are not untracked
   GitMetadata sub = read_git_metadata(repo() / "vendor" / "lib", no_env());
   EXPECT_EQ(key(sub, "azureml.git.commit"), git(lib, {"rev-parse", "HEAD"}));
   EXPECT_EQ(key(sub, "azureml.git.repository_uri"), "file://" + lib.string());

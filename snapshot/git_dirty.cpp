@@ -1,0 +1,172 @@
+#include "snapshot/git_dirty.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "registry/unique_fd.hpp"
+
+namespace envbuild::snapshot {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint32_t kGitlinkMode = 0160000;
+constexpr uint32_t kSymlinkMode = 0120000;
+
+// git's object id of a blob: SHA-1 over "blob <size>\0" and the bytes.
+std::optional<git_oid> blob_id(const fs::path& file, bool symlink) {
+  std::string content;
+  if (symlink) {
+    std::error_code ec;
+    fs::path target = fs::read_symlink(file, ec);
+    if (ec) return std::nullopt;
+    content = target.string();
+  } else {
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) return std::nullopt;
+    char buf[1 << 16];
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::nullopt;
+      if (n == 0) break;
+      content.append(buf, static_cast<size_t>(n));
+    }
+  }
+  std::string header = "blob " + std::to_string(content.size());
+  header.push_back('\0');
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha1(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), header.data(), header.size()) != 1 ||
+      EVP_DigestUpdate(ctx.get(), content.data(), content.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), md, &len) != 1 || len != GIT_OID_RAWSZ)
+    return std::nullopt;
+  git_oid id;
+  git_oid_fromraw(&id, md);
+  return id;
+}
+
+// The index entry still describes the file: git's stat comparison, with its
+// racy rule (an entry not older than the index file is checked by content).
+bool stat_matches(const git_index_entry& e, const struct stat& st, int64_t index_mtime_ns) {
+  int64_t mtime_ns = static_cast<int64_t>(e.mtime.seconds) * 1000000000 + e.mtime.nanoseconds;
+  return e.mtime.seconds == static_cast<int32_t>(st.st_mtim.tv_sec) &&
+         e.mtime.nanoseconds == static_cast<uint32_t>(st.st_mtim.tv_nsec) &&
+         e.ctime.seconds == static_cast<int32_t>(st.st_ctim.tv_sec) &&
+         e.ctime.nanoseconds == static_cast<uint32_t>(st.st_ctim.tv_nsec) &&
+         e.ino == static_cast<uint32_t>(st.st_ino) &&
+         e.file_size == static_cast<uint32_t>(st.st_size) && mtime_ns < index_mtime_ns;
+}
+
+bool mode_matches(uint32_t index_mode, const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) return index_mode == kSymlinkMode;
+  bool exec = (st.st_mode & S_IXUSR) != 0;
+  return index_mode == (exec ? 0100755u : 0100644u);
+}
+
+bool staged_changes(git_repository* repo, const std::string& prefix, std::string& problem,
+                    bool& ok) {
+  git_status_options opts = GIT_STATUS_OPTIONS_INIT;
+  opts.show = GIT_STATUS_SHOW_INDEX_ONLY;
+  opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+  std::string spec = prefix;
+  char* specs[1] = {spec.data()};
+  if (!spec.empty()) {
+    opts.pathspec.strings = specs;
+    opts.pathspec.count = 1;
+  }
+  git_status_list* list = nullptr;
+  if (git_status_list_new(&list, repo, &opts) != 0) {
+    const git_error* e = git_error_last();
+    problem = std::string("cannot compare the index with HEAD: ") + (e ? e->message : "");
+    ok = false;
+    return false;
+  }
+  bool any = git_status_list_entrycount(list) > 0;
+  git_status_list_free(list);
+  return any;
+}
+
+}  // namespace
+
+std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
+                                    const WalkResult& walk, std::string& problem) {
+  const char* wd = git_repository_workdir(repo);
+  if (wd == nullptr) return false;
+  std::error_code ec;
+  fs::path workdir = fs::canonical(wd, ec);
+  fs::path rel = fs::canonical(dir, ec).lexically_relative(workdir);
+  std::string prefix = rel.empty() || rel == "." ? std::string() : rel.string() + "/";
+
+  bool ok = true;
+  if (staged_changes(repo, prefix, problem, ok)) return true;
+  if (!ok) return std::nullopt;
+
+  git_index* index = nullptr;
+  if (git_repository_index(&index, repo) != 0) {
+    problem = "cannot read the git index";
+    return std::nullopt;
+  }
+  std::unique_ptr<git_index, decltype(&git_index_free)> holder(index, git_index_free);
+  struct stat index_st {};
+  int64_t index_mtime_ns = 0;
+  if (const char* p = git_index_path(index); p && ::stat(p, &index_st) == 0)
+    index_mtime_ns = static_cast<int64_t>(index_st.st_mtim.tv_sec) * 1000000000 +
+                     index_st.st_mtim.tv_nsec;
+
+  // Walk entries that are files or links, by path relative to `dir`.
+  std::vector<const SourceEntry*> walked;
+  for (const SourceEntry& e : walk.entries)
+    if (e.type != EntryType::Directory) walked.push_back(&e);
+  std::vector<bool> tracked(walked.size(), false);
+  std::vector<std::string> gitlinks;
+  auto find = [&](const std::string& path) -> long {
+    auto it = std::lower_bound(walked.begin(), walked.end(), path,
+                               [](const SourceEntry* e, const std::string& p) { return e->path < p; });
+    return it != walked.end() && (*it)->path == path ? it - walked.begin() : -1;
+  };
+
+  size_t count = git_index_entrycount(index);
+  for (size_t i = 0; i < count; ++i) {
+    const git_index_entry* e = git_index_get_byindex(index, i);
+    std::string path = e->path;
+    if (path.compare(0, prefix.size(), prefix) != 0) continue;
+    std::string inside = path.substr(prefix.size());
+    if (e->mode == kGitlinkMode) {
+      gitlinks.push_back(inside + "/");
+      continue;
+    }
+    long at = find(inside);
+    if (at >= 0) tracked[static_cast<size_t>(at)] = true;
+    // A tracked file the walk skipped (ignored, yet tracked) is still
+    // compared, as git status does.
+    fs::path file = workdir / path;
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) != 0) return true;  // deleted
+    if (!mode_matches(e->mode, st)) return true;
+    if (stat_matches(*e, st, index_mtime_ns)) continue;
+    auto id = blob_id(file, S_ISLNK(st.st_mode));
+    if (!id || git_oid_cmp(&*id, &e->id) != 0) return true;
+  }
+  for (size_t i = 0; i < walked.size(); ++i) {
+    if (tracked[i]) continue;
+    const std::string& p = walked[i]->path;
+    bool in_submodule = std::any_of(gitlinks.begin(), gitlinks.end(), [&](const std::string& g) {
+      return p.compare(0, g.size(), g) == 0;
+    });
+    if (!in_submodule) return true;  // untracked, not ignored
+  }
+  return false;
+}
+
+}  // namespace envbuild::snapshot

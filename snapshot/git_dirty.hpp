@@ -1,0 +1,20 @@
+#pragma once
+// Whether a snapshot's folder differs from git's HEAD, computed from the walk
+// the snapshot already made instead of a second scan of the work tree: the
+// index's stat data against the walk's, git's blob hash where they disagree,
+// untracked = walked but not in the index (our ignore rules are git's).
+#include <git2.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "snapshot/source_tree.hpp"
+
+namespace envbuild::snapshot {
+
+// nullopt (with `problem` set) when the index cannot be read.
+std::optional<bool> dirty_from_walk(git_repository* repo, const std::filesystem::path& dir,
+                                    const WalkResult& walk, std::string& problem);
+
+}  // namespace envbuild::snapshot
