@@ -91,6 +91,7 @@ PushResult push_snapshot(const fs::path& root, WalkResult& walk, registry::Store
     chunk_descriptors.push_back(chunk_descriptor(chunks.back()));
   }
   std::map<std::string, std::string> annotations = options.annotations;
+  if (options.late_annotations) annotations.merge(options.late_annotations());
   annotations[std::string(kTreeAnnotation)] = built.tree_root.digest.str();
   annotations[std::string(kTreeSizeAnnotation)] = std::to_string(built.tree_root.size);
   annotations[std::string(kFilesAnnotation)] = std::to_string(built.files);

@@ -26,6 +26,9 @@ namespace envbuild::snapshot {
 struct PushOptions {
   size_t workers = 4;
   std::map<std::string, std::string> annotations;  // git metadata etc., recorded on the root
+  // More root annotations, asked for only once the tree is hashed: lets the
+  // caller compute them (git metadata) while hashing runs.
+  std::function<std::map<std::string, std::string>()> late_annotations;
   std::filesystem::path cache_dir;  // stat cache dir ($ENVBUILD_HOME/cache/snapshot); empty: none
   // Called after each blob considered for upload; total = bytes of the blobs
   // not known to be in the store. May be empty.

@@ -1,4 +1,5 @@
 // snapshot push DIR [--to STORE]
+#include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -72,15 +73,30 @@ Command add_push_command(CLI::App& root, const GlobalFlags& flags) {
             snapshot::WalkResult walk = snapshot::walk_source_tree(root, walk_options);
             snapshot::check_limits(walk, limits, root);
 
-            snapshot::GitMetadata git = snapshot::read_git_metadata(root, snapshot::process_env(), &walk);
-            for (const std::string& w : git.warnings)
-              std::cerr << "snapshot: warning: " << w << "\n";
+            // Git metadata (libgit2 start-up, the index) is read on its own
+            // thread while the tree is hashed, from a copy of the walk: hashing
+            // refreshes the entries' stat fields.
+            auto git_future = std::async(
+                std::launch::async, [root, walk_copy = walk]() {
+                  return snapshot::read_git_metadata(root, snapshot::process_env(), &walk_copy);
+                });
+            snapshot::GitMetadata git;
+            bool git_read = false;
+            auto git_metadata = [&]() -> const snapshot::GitMetadata& {
+              if (!git_read) {
+                git = git_future.get();
+                git_read = true;
+                for (const std::string& w : git.warnings)
+                  std::cerr << "snapshot: warning: " << w << "\n";
+              }
+              return git;
+            };
 
             registry::StoreLocation loc = open_snapshot_store(args->to, flags);
             ProgressBar bar("push", flags.show_progress());
             snapshot::PushOptions options;
             options.workers = flags.parallel;
-            options.annotations = git.properties;
+            options.late_annotations = [&] { return git_metadata().properties; };
             options.cache_dir = flags.cache_dir() / "snapshot";
             uint64_t reported = 0;
             bool planned = false;
@@ -93,6 +109,7 @@ Command add_push_command(CLI::App& root, const GlobalFlags& flags) {
               reported = done;
             };
             snapshot::PushResult r = snapshot::push_snapshot(root, walk, *loc.store, options);
+            git_metadata();
             if (loc.tag) {
               registry::ManifestBytes m = loc.store->get_manifest(r.id.str());
               loc.store->put_manifest(m, *loc.tag);
