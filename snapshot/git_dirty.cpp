@@ -121,8 +121,8 @@ std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
   struct stat index_st {};
   int64_t index_mtime_ns = 0;
   if (const char* p = git_index_path(index); p && ::stat(p, &index_st) == 0)
-    index_mtime_ns = static_cast<int64_t>(index_st.st_mtim.tv_sec) * 1000000000 +
-                     index_st.st_mtim.tv_nsec;
+    index_mtime_ns =
+        static_cast<int64_t>(index_st.st_mtim.tv_sec) * 1000000000 + index_st.st_mtim.tv_nsec;
 
   // Walk entries that are files or links, by path relative to `dir`.
   std::vector<const SourceEntry*> walked;
@@ -131,8 +131,9 @@ std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
   std::vector<bool> tracked(walked.size(), false);
   std::vector<std::string> gitlinks;
   auto find = [&](const std::string& path) -> long {
-    auto it = std::lower_bound(walked.begin(), walked.end(), path,
-                               [](const SourceEntry* e, const std::string& p) { return e->path < p; });
+    auto it =
+        std::lower_bound(walked.begin(), walked.end(), path,
+                         [](const SourceEntry* e, const std::string& p) { return e->path < p; });
     return it != walked.end() && (*it)->path == path ? it - walked.begin() : -1;
   };
 

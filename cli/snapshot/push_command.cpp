@@ -76,10 +76,9 @@ Command add_push_command(CLI::App& root, const GlobalFlags& flags) {
             // Git metadata (libgit2 start-up, the index) is read on its own
             // thread while the tree is hashed, from a copy of the walk: hashing
             // refreshes the entries' stat fields.
-            auto git_future = std::async(
-                std::launch::async, [root, walk_copy = walk]() {
-                  return snapshot::read_git_metadata(root, snapshot::process_env(), &walk_copy);
-                });
+            auto git_future = std::async(std::launch::async, [root, walk_copy = walk]() {
+              return snapshot::read_git_metadata(root, snapshot::process_env(), &walk_copy);
+            });
             snapshot::GitMetadata git;
             bool git_read = false;
             auto git_metadata = [&]() -> const snapshot::GitMetadata& {

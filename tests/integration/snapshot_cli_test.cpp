@@ -2,6 +2,7 @@
 // check against the local store and a real docker-registry with basic auth.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -255,6 +256,44 @@ TEST_F(SnapshotCli, PushAndPullThroughARegistryWithBasicAuth) {
   ProcessResult denied =
       snapshot({"ls", "--from", repo}, {{"DOCKER_CONFIG", (tmp.path() / "nocreds").string()}});
   EXPECT_EQ(denied.exit_code, 3) << denied.err;
+}
+
+}  // namespace
+
+namespace {
+
+// An unreadable file is refused by name and nothing is tagged. As root every
+// file is readable, so the push then runs as "nobody" through setpriv.
+TEST(SnapshotCliPermissions, UnreadableFileIsRefusedByName) {
+  TempDir tmp{"snapshot-perm"};
+  fs::permissions(tmp.path(), fs::perms::all);
+  write_file(tmp.path() / "src" / "ok.py", "x");
+  write_file(tmp.path() / "src" / "secret.key", "k", 0000);
+  fs::create_directories(tmp.path() / "home");
+  // A copy of the binary, so "nobody" can run it wherever the build lives.
+  fs::copy_file(SNAPSHOT_BIN, tmp.path() / "snapshot");
+  fs::permissions(tmp.path() / "snapshot", fs::perms::owner_all | fs::perms::group_exec |
+                                               fs::perms::group_read | fs::perms::others_exec |
+                                               fs::perms::others_read);
+  std::vector<std::string> argv = {(tmp.path() / "snapshot").string(), "push",
+                                   (tmp.path() / "src").string()};
+  if (::geteuid() == 0) {
+    ASSERT_EQ(run_process({"chown", "-R", "65534:65534", (tmp.path() / "home").string()}).exit_code,
+              0);
+    argv.insert(argv.begin(),
+                {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"});
+  }
+  ProcessResult r =
+      run_process(argv, {{"ENVBUILD_HOME", (tmp.path() / "home" / "store").string()},
+                         {"ENVBUILD_CACHE_DIR", (tmp.path() / "home" / "cache").string()},
+                         {"HOME", (tmp.path() / "home").string()}});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("secret.key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(tmp.path() / "home" / "store" / "index.json") &&
+               slurp(tmp.path() / "home" / "store" / "index.json").find("snapshot-") !=
+                   std::string::npos);
 }
 
 }  // namespace
