@@ -11,9 +11,12 @@
 #include <sstream>
 #include <vector>
 
+#include "registry/byte_units.hpp"
 #include "registry/error.hpp"
 
 namespace envbuild::snapshot {
+
+using registry::format_bytes;
 
 namespace {
 
@@ -73,21 +76,6 @@ uint64_t parse_byte_size(std::string_view text, std::string_view what) {
   double bytes = number * std::ldexp(1.0, it->second);
   if (!(bytes >= 1) || bytes > 1e18) return fail();
   return static_cast<uint64_t>(bytes);
-}
-
-std::string format_bytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  std::ostringstream out;
-  out.setf(std::ios::fixed);
-  out.precision(u == 0 ? 0 : 1);
-  out << v << " " << units[u];
-  return out.str();
 }
 
 SnapshotLimits load_limits_config(const std::filesystem::path& file, SnapshotLimits base) {

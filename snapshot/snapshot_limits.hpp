@@ -20,7 +20,6 @@ struct SnapshotLimits {
 // "300MB", "1.5G", "2000000", "512k" (binary units, case-insensitive, an
 // optional "iB"/"B" suffix). Throws Error(BadInput) naming `what`.
 uint64_t parse_byte_size(std::string_view text, std::string_view what);
-std::string format_bytes(uint64_t bytes);
 
 // Limits from a YAML config file:
 //   snapshot:

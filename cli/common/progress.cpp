@@ -6,24 +6,9 @@
 #include <cstring>
 #include <string>
 
+#include "registry/byte_units.hpp"
+
 namespace envbuild::cli {
-
-namespace {
-
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
-
-}  // namespace
 
 ProgressBar::ProgressBar(const char* label, bool enabled) : label_(label), enabled_(enabled) {}
 
@@ -73,7 +58,8 @@ void ProgressBar::draw(bool force) {
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
   std::fprintf(stderr, "\r\033[K%s [%s] %zu/%zu blobs  %s / %s", label_, bar.c_str(), blobs_done_,
-               blobs_total_, human_bytes(done).c_str(), human_bytes(bytes_total_).c_str());
+               blobs_total_, registry::format_bytes(done).c_str(),
+               registry::format_bytes(bytes_total_).c_str());
   std::fflush(stderr);
   drawn_ = true;
 }

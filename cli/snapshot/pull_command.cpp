@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/snapshot/commands.hpp"
-#include "snapshot/snapshot_limits.hpp"
+#include "registry/byte_units.hpp"
 #include "snapshot/snapshot_read.hpp"
 #include "snapshot/snapshot_restore.hpp"
 
@@ -37,7 +37,7 @@ Command add_pull_command(CLI::App& root, const GlobalFlags& flags) {
               j["empty_directories"] = r.directories;
               std::cout << j.dump() << "\n";
             } else if (!flags.quiet) {
-              std::cerr << "restored " << r.files << " files (" << snapshot::format_bytes(r.bytes)
+              std::cerr << "restored " << r.files << " files (" << registry::format_bytes(r.bytes)
                         << ") of " << info.id.str() << " into " << args->dest << "\n";
             }
             return 0;

@@ -5,6 +5,7 @@
 
 #include "cli/common/progress.hpp"
 #include "cli/snapshot/commands.hpp"
+#include "registry/byte_units.hpp"
 #include "registry/error.hpp"
 #include "snapshot/git_metadata.hpp"
 #include "snapshot/snapshot_limits.hpp"
@@ -137,10 +138,10 @@ Command add_push_command(CLI::App& root, const GlobalFlags& flags) {
             // summary is for the person watching.
             std::cout << r.id.str() << "\n";
             if (!flags.quiet) {
-              std::cerr << r.files << " files (" << snapshot::format_bytes(r.bytes) << ")";
+              std::cerr << r.files << " files (" << registry::format_bytes(r.bytes) << ")";
               if (r.symlinks) std::cerr << ", " << r.symlinks << " symlinks";
               std::cerr << "; uploaded " << r.uploaded_files << " files ("
-                        << snapshot::format_bytes(r.uploaded_bytes) << "); ignored " << r.ignored
+                        << registry::format_bytes(r.uploaded_bytes) << "); ignored " << r.ignored
                         << "; " << loc.store->describe() << " tag " << r.tag << "\n";
             }
             return 0;

@@ -15,6 +15,7 @@
 #include "registry/error.hpp"
 #include "registry/media_types.hpp"
 #include "tests/support/base64.hpp"
+#include "tests/support/error_kind.hpp"
 #include "tests/support/fault_proxy.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/registry_fixture.hpp"
@@ -26,6 +27,8 @@ using namespace envbuild::testing;
 namespace fs = std::filesystem;
 
 namespace {
+
+using envbuild::testing::kind_of;
 
 std::string random_bytes(size_t n, uint64_t seed) {
   std::mt19937_64 random(seed);
@@ -73,17 +76,6 @@ ManifestBytes manifest_for(const Descriptor& config, const std::vector<Descripto
   for (size_t i = 0; i < layers.size(); ++i) text += (i ? "," : "") + descriptor_json(layers[i]);
   text += "]}";
   return ManifestBytes{std::string(media::kOciManifest), text, Digest::sha256_of(text)};
-}
-
-ErrorKind kind_of(const std::function<void()>& f, std::string* message = nullptr) {
-  try {
-    f();
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    return e.kind();
-  }
-  ADD_FAILURE() << "no exception";
-  return ErrorKind::Internal;
 }
 
 TEST(RegistryStore, BlobsAndManifestsRoundTrip) {

@@ -24,6 +24,7 @@
 #include "snapshot/snapshot_push.hpp"
 #include "snapshot/snapshot_read.hpp"
 #include "snapshot/snapshot_restore.hpp"
+#include "tests/support/error_kind.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/registry_fixture.hpp"
@@ -36,6 +37,8 @@ using namespace envbuild::testing;
 namespace fs = std::filesystem;
 
 namespace {
+
+using envbuild::testing::kind_of;
 
 // A test-only lister standing in for the real walker: lstat every entry, no
 // ignore rules; directories listed only when empty, sorted by path bytes.
@@ -197,16 +200,6 @@ PushOptions options_with_cache(const fs::path& cache) {
 PushResult push_dir(const fs::path& dir, Store& store, const PushOptions& options) {
   WalkResult walk = list_tree_for_test(dir);
   return push_snapshot(dir, walk, store, options);
-}
-
-ErrorKind kind_of(const std::function<void()>& f, std::string* message = nullptr) {
-  try {
-    f();
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    return e.kind();
-  }
-  return static_cast<ErrorKind>(0);
 }
 
 // The full round trip and its counts, shared by the layout and registry tests.

@@ -13,6 +13,7 @@
 #include "registry/media_types.hpp"
 #include "snapshot/snapshot_diff.hpp"
 #include "snapshot/snapshot_name_codec.hpp"
+#include "tests/support/error_kind.hpp"
 
 using namespace envbuild;
 using namespace envbuild::snapshot;
@@ -20,17 +21,9 @@ using registry::Digest;
 
 namespace {
 
-Digest sha(std::string_view s) { return Digest::sha256_of(s); }
+using envbuild::testing::kind_of;
 
-ErrorKind kind_of(const std::function<void()>& f, std::string* message = nullptr) {
-  try {
-    f();
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    return e.kind();
-  }
-  return static_cast<ErrorKind>(0);
-}
+Digest sha(std::string_view s) { return Digest::sha256_of(s); }
 
 TreeNode sample_node() {
   TreeNode node;
