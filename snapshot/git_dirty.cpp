@@ -78,7 +78,8 @@ bool staged_changes(git_repository* repo, const std::string& prefix, std::string
                     bool& ok) {
   git_status_options opts = GIT_STATUS_OPTIONS_INIT;
   opts.show = GIT_STATUS_SHOW_INDEX_ONLY;
-  opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+  // The folder is a literal path: a name like "s*" must not match "sx".
+  opts.flags = GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
   std::string spec = prefix;
   char* specs[1] = {spec.data()};
   if (!spec.empty()) {
@@ -97,16 +98,55 @@ bool staged_changes(git_repository* repo, const std::string& prefix, std::string
   return any;
 }
 
+// A submodule is clean when its checkout is the commit the index records and
+// its own files are clean (git status shows "new commits" or "modified
+// content" otherwise); those files are in the parent's walk already.
+std::optional<bool> submodule_dirty(const fs::path& root, const git_oid& recorded,
+                                    const WalkResult& walk, const std::string& inside,
+                                    std::string& problem) {
+  git_repository* raw = nullptr;
+  // Not checked out (no repository there): git status shows nothing either.
+  if (git_repository_open(&raw, root.c_str()) != 0) return false;
+  std::unique_ptr<git_repository, decltype(&git_repository_free)> sub(raw, git_repository_free);
+  git_oid head;
+  if (git_reference_name_to_id(&head, sub.get(), "HEAD") != 0 || git_oid_cmp(&head, &recorded) != 0)
+    return true;
+  WalkResult files;
+  for (const SourceEntry& e : walk.entries) {
+    if (e.path.compare(0, inside.size(), inside) != 0) continue;
+    files.entries.push_back(e);
+    files.entries.back().path.erase(0, inside.size());  // a common prefix keeps the order
+  }
+  return dirty_from_walk(sub.get(), root, files, problem);
+}
+
 }  // namespace
+
+std::optional<std::string> work_tree_prefix(const char* workdir, const fs::path& dir) {
+  std::error_code ec;
+  fs::path root = fs::canonical(workdir, ec);
+  if (ec) return std::nullopt;
+  fs::path folder = fs::canonical(dir, ec);
+  if (ec) return std::nullopt;
+  fs::path rel = folder.lexically_relative(root);
+  if (rel.empty()) return std::nullopt;
+  if (rel == ".") return std::string();
+  if (*rel.begin() == "..") return std::nullopt;
+  return rel.string() + "/";
+}
 
 std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
                                     const WalkResult& walk, std::string& problem) {
   const char* wd = git_repository_workdir(repo);
   if (wd == nullptr) return false;
+  std::optional<std::string> in_tree = work_tree_prefix(wd, dir);
+  if (!in_tree) {
+    problem = "cannot place " + dir.string() + " in the git work tree " + wd;
+    return std::nullopt;
+  }
+  const std::string& prefix = *in_tree;
   std::error_code ec;
   fs::path workdir = fs::canonical(wd, ec);
-  fs::path rel = fs::canonical(dir, ec).lexically_relative(workdir);
-  std::string prefix = rel.empty() || rel == "." ? std::string() : rel.string() + "/";
 
   bool ok = true;
   if (staged_changes(repo, prefix, problem, ok)) return true;
@@ -129,7 +169,7 @@ std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
   for (const SourceEntry& e : walk.entries)
     if (e.type != EntryType::Directory) walked.push_back(&e);
   std::vector<bool> tracked(walked.size(), false);
-  std::vector<std::string> gitlinks;
+  std::vector<std::pair<std::string, git_oid>> gitlinks;  // "path/" inside dir, recorded commit
   auto find = [&](const std::string& path) -> long {
     auto it =
         std::lower_bound(walked.begin(), walked.end(), path,
@@ -144,7 +184,7 @@ std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
     if (path.compare(0, prefix.size(), prefix) != 0) continue;
     std::string inside = path.substr(prefix.size());
     if (e->mode == kGitlinkMode) {
-      gitlinks.push_back(inside + "/");
+      gitlinks.emplace_back(inside + "/", e->id);
       continue;
     }
     long at = find(inside);
@@ -162,10 +202,15 @@ std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
   for (size_t i = 0; i < walked.size(); ++i) {
     if (tracked[i]) continue;
     const std::string& p = walked[i]->path;
-    bool in_submodule = std::any_of(gitlinks.begin(), gitlinks.end(), [&](const std::string& g) {
-      return p.compare(0, g.size(), g) == 0;
+    bool in_submodule = std::any_of(gitlinks.begin(), gitlinks.end(), [&](const auto& g) {
+      return p.compare(0, g.first.size(), g.first) == 0;
     });
     if (!in_submodule) return true;  // untracked, not ignored
+  }
+  for (const auto& [inside, recorded] : gitlinks) {
+    std::optional<bool> dirty =
+        submodule_dirty(workdir / (prefix + inside), recorded, walk, inside, problem);
+    if (!dirty || *dirty) return dirty;
   }
   return false;
 }

@@ -2,7 +2,8 @@
 // Whether a snapshot's folder differs from git's HEAD, computed from the walk
 // the snapshot already made instead of a second scan of the work tree: the
 // index's stat data against the walk's, git's blob hash where they disagree,
-// untracked = walked but not in the index (our ignore rules are git's).
+// untracked = walked but not in the index (our ignore rules are git's); a
+// submodule counts when moved off its recorded commit or dirty itself.
 #include <git2.h>
 
 #include <filesystem>
@@ -12,6 +13,11 @@
 #include "snapshot/source_tree.hpp"
 
 namespace envbuild::snapshot {
+
+// `dir` relative to the work tree as a literal pathspec ("" for the root,
+// else "sub/dir/"); nullopt when either path cannot be resolved or `dir` is
+// not inside the work tree.
+std::optional<std::string> work_tree_prefix(const char* workdir, const std::filesystem::path& dir);
 
 // nullopt (with `problem` set) when the index cannot be read.
 std::optional<bool> dirty_from_walk(git_repository* repo, const std::filesystem::path& dir,

@@ -103,12 +103,16 @@ void read_head(git_repository* repo, GitMetadata& m) {
 void read_dirty(git_repository* repo, const fs::path& dir, GitMetadata& m) {
   const char* workdir = git_repository_workdir(repo);
   if (workdir == nullptr) return;  // bare
-  std::error_code ec;
-  fs::path rel = fs::canonical(dir, ec).lexically_relative(fs::canonical(workdir, ec));
-  std::string spec = rel.empty() || rel == "." ? std::string() : rel.string() + "/";
+  std::optional<std::string> prefix = work_tree_prefix(workdir, dir);
+  if (!prefix) {
+    m.warnings.push_back("cannot place " + dir.string() + " in the git work tree " + workdir);
+    return;
+  }
+  std::string spec = *prefix;
   git_status_options opts = GIT_STATUS_OPTIONS_INIT;
   opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-  opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
+  // The folder is a literal path: a name like "s*" must not match "sx".
+  opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH;
   char* specs[1] = {spec.data()};
   if (!spec.empty()) {
     opts.pathspec.strings = specs;

@@ -1,12 +1,13 @@
 // Git metadata of real repositories made with the git CLI.
 #include "snapshot/git_metadata.hpp"
-#include "snapshot/source_walk.hpp"
 
+#include <git2.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include "snapshot/source_walk.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -138,6 +139,42 @@ TEST_F(GitMetadataTest, UnbornBranchHasABranchButNoCommit) {
   EXPECT_EQ(key(m, "azureml.git.commit"), "<absent>");
   EXPECT_EQ(key(m, "azureml.git.dirty"), "true");
   EXPECT_EQ(key(m, "azureml.git.repository_uri"), "<absent>");  // no remote
+  EXPECT_EQ(dirty(repo()), "true");
+  fs::remove(repo() / "a.py");
+  write_file(repo() / "x.log", "");
+  write_file(repo() / ".git" / "info" / "exclude", "*.log\n");
+  EXPECT_EQ(dirty(repo()), "false");  // only an ignored file
+}
+
+TEST_F(GitMetadataTest, RemoteIsOriginElseTheFirstInSortedOrderElseAbsent) {
+  make_repo(repo());
+  EXPECT_EQ(key(read_git_metadata(repo(), no_env()), "azureml.git.repository_uri"), "<absent>");
+  git(repo(), {"remote", "add", "zeta", "https://z.example/r.git"});
+  git(repo(), {"remote", "add", "beta", "git@b.example:org/r.git"});
+  GitMetadata m = read_git_metadata(repo(), no_env());
+  EXPECT_EQ(key(m, "azureml.git.repository_uri"), "git@b.example:org/r.git");  // scp-like: kept
+  EXPECT_EQ(key(m, "mlflow.source.git.repoURL"), "git@b.example:org/r.git");
+  git(repo(), {"remote", "add", "origin", "https://tok3n@o.example/r.git"});
+  EXPECT_EQ(key(read_git_metadata(repo(), no_env()), "azureml.git.repository_uri"),
+            "https://o.example/r.git");
+}
+
+// A folder whose name is a glob must not be read as a pattern: "s*" would
+// otherwise also cover its dirty sibling "sx".
+TEST_F(GitMetadataTest, DirtyScopeTakesTheFolderNameLiterally) {
+  make_repo(repo());
+  write_file(repo() / "s*" / "a.py", "a\n");
+  write_file(repo() / "sx" / "b.py", "b\n");
+  git(repo(), {"add", "-A"});
+  git(repo(), {"commit", "-q", "-m", "globs"});
+  write_file(repo() / "sx" / "b.py", "changed\n");
+  write_file(repo() / "sx" / "new.py", "");
+  EXPECT_EQ(dirty(repo() / "s*"), "false");
+  EXPECT_EQ(dirty(repo() / "sx"), "true");
+  git(repo(), {"add", "sx/b.py"});  // staged only
+  fs::remove(repo() / "sx" / "new.py");
+  EXPECT_EQ(dirty(repo() / "s*"), "false");
+  EXPECT_EQ(dirty(repo() / "sx"), "true");
 }
 
 TEST_F(GitMetadataTest, ShallowCloneWorktreeAndSubmodule) {
@@ -160,6 +197,17 @@ TEST_F(GitMetadataTest, ShallowCloneWorktreeAndSubmodule) {
   git(repo(), {"submodule", "add", "-q", "file://" + lib.string(), "vendor/lib"});
   git(repo(), {"commit", "-q", "-m", "submodule"});
   EXPECT_EQ(dirty(repo()), "false");  // the submodule's files are not untracked
+  // A submodule with changed content, or checked out at another commit, is
+  // a change of the parent, as in git status.
+  fs::path checkout = repo() / "vendor" / "lib";
+  write_file(checkout / "src" / "extra.py", "");
+  EXPECT_EQ(dirty(repo()), "true");
+  EXPECT_EQ(dirty(repo() / "src"), "false");
+  git(checkout, {"add", "-A"});
+  git(checkout, {"commit", "-q", "-m", "extra"});
+  EXPECT_EQ(dirty(repo()), "true");
+  git(checkout, {"checkout", "-q", "HEAD~1"});
+  EXPECT_EQ(dirty(repo()), "false");
   GitMetadata sub = read_git_metadata(repo() / "vendor" / "lib", no_env());
   EXPECT_EQ(key(sub, "azureml.git.commit"), git(lib, {"rev-parse", "HEAD"}));
   EXPECT_EQ(key(sub, "azureml.git.repository_uri"), "file://" + lib.string());
@@ -180,6 +228,7 @@ TEST_F(GitMetadataTest, OutsideAnyRepositoryGivesNoKeysUnlessOverridden) {
     return std::nullopt;
   };
   GitMetadata o = read_git_metadata(plain, env);
+  EXPECT_TRUE(o.warnings.empty());
   EXPECT_EQ(key(o, "azureml.git.commit"), "c0ffee");
   EXPECT_EQ(key(o, "mlflow.source.git.commit"), "c0ffee");
   EXPECT_EQ(key(o, "azureml.git.repository_uri"), "https://host/r.git");
@@ -188,15 +237,89 @@ TEST_F(GitMetadataTest, OutsideAnyRepositoryGivesNoKeysUnlessOverridden) {
   EXPECT_EQ(key(o, "azureml.git.branch"), "<absent>");
 }
 
+TEST_F(GitMetadataTest, OverridesReplaceTheRepositoryValuesUnderBothKeySets) {
+  make_repo(repo());
+  git(repo(), {"remote", "add", "origin", "https://example.com/real.git"});
+  auto env = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "AZUREML_GIT_REPOSITORY_URI") return "https://ci:hunter2@ci.example/o.git";
+    if (name == "AZUREML_GIT_BRANCH") return "release";
+    if (name == "AZUREML_GIT_COMMIT") return "0123abcd";
+    if (name == "AZUREML_GIT_DIRTY") return "true";
+    return std::nullopt;
+  };
+  GitMetadata m = read_git_metadata(repo(), env);
+  EXPECT_EQ(key(m, "azureml.git.repository_uri"), "https://ci.example/o.git");
+  EXPECT_EQ(key(m, "mlflow.source.git.repoURL"), "https://ci.example/o.git");
+  EXPECT_EQ(key(m, "azureml.git.branch"), "release");
+  EXPECT_EQ(key(m, "mlflow.source.git.branch"), "release");
+  EXPECT_EQ(key(m, "azureml.git.commit"), "0123abcd");
+  EXPECT_EQ(key(m, "mlflow.source.git.commit"), "0123abcd");
+  EXPECT_EQ(key(m, "azureml.git.dirty"), "true");  // the tree itself is clean
+  EXPECT_EQ(key(m, "azureml.git.build_id"), "<absent>");
+}
+
+// Points libgit2's global config at a test file for the guard's lifetime. Its
+// own init reference keeps the setting alive across read_git_metadata's
+// init/shutdown pair; the old path is put back before letting go.
+class GlobalConfigDir {
+ public:
+  explicit GlobalConfigDir(const fs::path& dir) {
+    git_libgit2_init();
+    git_buf old = GIT_BUF_INIT;
+    if (git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, &old) == 0)
+      old_ = std::string(old.ptr, old.size);
+    git_buf_dispose(&old);
+    EXPECT_EQ(git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, dir.c_str()), 0);
+  }
+  ~GlobalConfigDir() {
+    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, old_.c_str());
+    git_libgit2_shutdown();
+  }
+  GlobalConfigDir(const GlobalConfigDir&) = delete;
+  GlobalConfigDir& operator=(const GlobalConfigDir&) = delete;
+
+ private:
+  std::string old_;
+};
+
 TEST_F(GitMetadataTest, RepositoryOwnedByAnotherUserIsAWarningNotAFailure) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown the repository to another user";
   make_repo(repo());
+  git(repo(), {"remote", "add", "origin", "https://bob:s3cr3t@example.com/org/repo.git"});
+  std::string head = git(repo(), {"rev-parse", "HEAD"});
   ASSERT_EQ(run_process({"chown", "-R", "65534:65534", repo().string()}).exit_code, 0);
-  GitMetadata m = read_git_metadata(repo(), no_env());
-  EXPECT_EQ(key(m, "azureml.git.commit"), "<absent>");
-  ASSERT_EQ(m.warnings.size(), 1u);
-  EXPECT_NE(m.warnings[0].find("owned by another user"), std::string::npos) << m.warnings[0];
-  EXPECT_NE(m.warnings[0].find("safe.directory " + repo().string()), std::string::npos);
+  fs::path home = tmp.path() / "home";
+  fs::create_directories(home);
+  GlobalConfigDir global(home);
+  for (const fs::path& dir : {repo(), repo() / "src"}) {
+    GitMetadata m = read_git_metadata(dir, no_env());
+    EXPECT_TRUE(m.properties.empty()) << dir;
+    ASSERT_EQ(m.warnings.size(), 1u) << dir;
+    EXPECT_NE(m.warnings[0].find("owned by another user"), std::string::npos) << m.warnings[0];
+    EXPECT_NE(m.warnings[0].find("git config --global --add safe.directory " + repo().string()),
+              std::string::npos)
+        << m.warnings[0];
+    EXPECT_EQ(m.warnings[0].find("s3cr3t"), std::string::npos) << m.warnings[0];
+  }
+  // Overrides still apply to a refused repository.
+  auto env = [](std::string_view name) -> std::optional<std::string> {
+    return name == "AZUREML_GIT_BUILD_ID" ? std::optional<std::string>("9") : std::nullopt;
+  };
+  EXPECT_EQ(key(read_git_metadata(repo(), env), "azureml.git.build_id"), "9");
+
+  // Listed in the global config, as git's own hint says: recorded normally.
+  write_file(home / ".gitconfig", "[safe]\n\tdirectory = " + repo().string() + "\n");
+  for (const fs::path& dir : {repo(), repo() / "src"}) {
+    GitMetadata m = read_git_metadata(dir, no_env());
+    EXPECT_TRUE(m.warnings.empty()) << (m.warnings.empty() ? "" : m.warnings[0]);
+    EXPECT_EQ(key(m, "azureml.git.commit"), head) << dir;
+    EXPECT_EQ(key(m, "azureml.git.branch"), "main") << dir;
+    EXPECT_EQ(key(m, "azureml.git.repository_uri"), "https://example.com/org/repo.git");
+    EXPECT_EQ(dirty(dir), "false");
+  }
+  // git's empty value clears the list before it: refused again.
+  write_file(home / ".gitconfig", "[safe]\n\tdirectory = " + repo().string() + "\n\tdirectory =\n");
+  EXPECT_EQ(key(read_git_metadata(repo(), no_env()), "azureml.git.commit"), "<absent>");
 }
 
 TEST(StripUrlCredentials, RemovesUserinfoKeepsScpStyle) {
