@@ -120,7 +120,10 @@ UniqueFd open_beneath(int root_fd, const std::string& rel, const std::string& di
     long fd = ::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how);
     if (fd >= 0) return UniqueFd(static_cast<int>(fd));
     if (errno == EINTR || errno == EAGAIN) continue;  // EAGAIN: a concurrent rename
-    if (errno == ENOSYS || errno == EPERM) return open_beneath_by_components(root_fd, rel, display);
+    // ENAMETOOLONG: a path over PATH_MAX, which a walk on directory
+    // descriptors produces; one component at a time has no such limit.
+    if (errno == ENOSYS || errno == EPERM || errno == ENAMETOOLONG)
+      return open_beneath_by_components(root_fd, rel, display);
     // EXDEV would mean an escape from the root, which check_relative_path
     // and RESOLVE_NO_SYMLINKS already rule out; report it like any failure.
     fail_open(errno, display);

@@ -1,5 +1,6 @@
 // The snapshot binary end to end: push, re-push, pull, show, ls, diff and
 // check against the local store and a real docker-registry with basic auth.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -294,6 +295,59 @@ TEST(SnapshotCliPermissions, UnreadableFileIsRefusedByName) {
   EXPECT_FALSE(fs::exists(tmp.path() / "home" / "store" / "index.json") &&
                slurp(tmp.path() / "home" / "store" / "index.json").find("snapshot-") !=
                    std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+// Paths beyond PATH_MAX and names that are not UTF-8 survive push and pull.
+TEST_F(SnapshotCli, LongPathsAndNonUtf8NamesRoundTrip) {
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += std::string(120, static_cast<char>('a' + i % 26)) + "/";
+  int fd = ::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_EQ(::mkdirat(fd, "src", 0755), 0);
+  int dir = ::openat(fd, "src", O_RDONLY | O_DIRECTORY);
+  ::close(fd);
+  for (size_t start = 0; start < deep.size();) {
+    size_t slash = deep.find('/', start);
+    std::string name = deep.substr(start, slash - start);
+    ASSERT_EQ(::mkdirat(dir, name.c_str(), 0755), 0);
+    int next = ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY);
+    ::close(dir);
+    dir = next;
+    start = slash + 1;
+  }
+  int f = ::openat(dir, "deep.txt", O_CREAT | O_WRONLY, 0644);
+  ASSERT_EQ(::write(f, "deep", 4), 4);
+  ::close(f);
+  ::close(dir);
+  write_file(src() / "caf\xe9.txt", "latin-1 name");
+
+  nlohmann::json pushed = json_of({"push", src().string()});
+  EXPECT_EQ(pushed.at("files"), 2);
+  fs::path dest = tmp.path() / "out";
+  ProcessResult pull = snapshot({"pull", pushed.at("id"), dest.string()});
+  ASSERT_EQ(pull.exit_code, 0) << pull.err;
+  EXPECT_EQ(slurp(dest / "caf\xe9.txt"), "latin-1 name");
+  int out = ::open(dest.c_str(), O_RDONLY | O_DIRECTORY);
+  for (size_t start = 0; start < deep.size();) {
+    size_t slash = deep.find('/', start);
+    int next = ::openat(out, deep.substr(start, slash - start).c_str(), O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(next, 0);
+    ::close(out);
+    out = next;
+    start = slash + 1;
+  }
+  char buf[8] = {};
+  int file = ::openat(out, "deep.txt", O_RDONLY);
+  ASSERT_GE(file, 0);
+  EXPECT_EQ(::read(file, buf, sizeof buf), 4);
+  EXPECT_STREQ(buf, "deep");
+  ::close(file);
+  ::close(out);
+  // TempDir's cleanup uses path strings; remove the deep trees with rm.
+  EXPECT_EQ(run_process({"rm", "-rf", src().string(), dest.string()}).exit_code, 0);
 }
 
 }  // namespace
