@@ -18,6 +18,8 @@ class Digest {
   // Returns false instead of throwing.
   static bool try_parse(std::string_view text, Digest& out);
   static Digest sha256_of(std::string_view data);
+  // From the 32 raw bytes of a SHA-256 (no parsing: any bytes are valid).
+  static Digest sha256_from_bytes(const unsigned char* raw32);
 
   const std::string& algorithm() const { return algorithm_; }
   const std::string& hex() const { return hex_; }
@@ -28,6 +30,7 @@ class Digest {
   friend auto operator<=>(const Digest&, const Digest&) = default;
 
  private:
+  friend class Hasher;
   Digest(std::string algorithm, std::string hex)
       : algorithm_(std::move(algorithm)), hex_(std::move(hex)) {}
   std::string algorithm_;

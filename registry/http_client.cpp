@@ -1,7 +1,5 @@
 #include "registry/http_client.hpp"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -9,6 +7,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "registry/curl_library.hpp"
 #include "registry/http_url.hpp"
 
 namespace envbuild::registry {
@@ -29,16 +28,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// libcurl's process-wide init is not thread-safe; do it exactly once.
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      throw Error(ErrorKind::Internal, "curl_global_init failed");
-    }
-  });
-}
-
 // Per-transfer state the callbacks share.
 struct Transfer {
   CURL* curl = nullptr;
@@ -50,7 +39,7 @@ struct Transfer {
 
   bool is_success() const {
     long code = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_library().easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
     return code >= 200 && code < 300;
   }
 };
@@ -138,10 +127,10 @@ int on_seek(void* user, curl_off_t offset, int origin) {
 }
 
 struct EasyDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { curl_library().easy_cleanup(c); }
 };
 struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { curl_library().slist_free_all(l); }
 };
 
 }  // namespace
@@ -168,16 +157,17 @@ struct HttpClient::Share {
   std::array<std::mutex, CURL_LOCK_DATA_LAST> locks;
 
   Share() {
-    handle = curl_share_init();
+    const CurlLibrary& lib = curl_library();
+    handle = lib.share_init();
     if (handle == nullptr) throw Error(ErrorKind::Internal, "curl_share_init failed");
-    curl_share_setopt(handle, CURLSHOPT_LOCKFUNC, &Share::lock);
-    curl_share_setopt(handle, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
-    curl_share_setopt(handle, CURLSHOPT_USERDATA, this);
-    curl_share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    lib.share_setopt(handle, CURLSHOPT_LOCKFUNC, &Share::lock);
+    lib.share_setopt(handle, CURLSHOPT_UNLOCKFUNC, &Share::unlock);
+    lib.share_setopt(handle, CURLSHOPT_USERDATA, this);
+    lib.share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    lib.share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    lib.share_setopt(handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
   }
-  ~Share() { curl_share_cleanup(handle); }
+  ~Share() { curl_library().share_cleanup(handle); }
 
   static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
     static_cast<Share*>(user)->locks[static_cast<size_t>(data)].lock();
@@ -188,14 +178,14 @@ struct HttpClient::Share {
 };
 
 HttpClient::HttpClient(HttpClientOptions options) : options_(options) {
-  global_init();
   share_ = std::make_unique<Share>();
 }
 
 HttpClient::~HttpClient() = default;
 
 HttpResponse HttpClient::perform(const HttpRequest& request) const {
-  std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
+  const CurlLibrary& lib = curl_library();
+  std::unique_ptr<CURL, EasyDeleter> easy(lib.easy_init());
   if (!easy) throw Error(ErrorKind::Internal, "curl_easy_init failed");
   CURL* c = easy.get();
   HttpResponse response;
@@ -206,7 +196,7 @@ HttpResponse HttpClient::perform(const HttpRequest& request) const {
 
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   auto add_header = [&](const std::string& h) {
-    curl_slist* next = curl_slist_append(headers.get(), h.c_str());
+    curl_slist* next = lib.slist_append(headers.get(), h.c_str());
     if (next == nullptr) throw Error(ErrorKind::Internal, "out of memory building headers");
     headers.release();
     headers.reset(next);
@@ -216,75 +206,75 @@ HttpResponse HttpClient::perform(const HttpRequest& request) const {
   add_header("Expect:");
 
   char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(c, CURLOPT_SHARE, share_->handle);
-  curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "envbuild/" ENVBUILD_VERSION);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options_.connect_timeout.count()));
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
-  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  lib.easy_setopt(c, CURLOPT_SHARE, share_->handle);
+  lib.easy_setopt(c, CURLOPT_URL, request.url.c_str());
+  lib.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  lib.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  lib.easy_setopt(c, CURLOPT_USERAGENT, "envbuild/" ENVBUILD_VERSION);
+  lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                  static_cast<long>(options_.connect_timeout.count()));
+  lib.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
+  lib.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
+  lib.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  lib.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  lib.easy_setopt(c, CURLOPT_HEADERFUNCTION, &on_header);
+  lib.easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  lib.easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body);
+  lib.easy_setopt(c, CURLOPT_WRITEDATA, &t);
   if (request.follow_redirects) {
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    lib.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    lib.easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
   }
 
   const bool has_body = request.body != nullptr;
   if (has_body) {
     request.body->seek(request.body_offset);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, &on_read);
-    curl_easy_setopt(c, CURLOPT_READDATA, &t);
-    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, &on_seek);
-    curl_easy_setopt(c, CURLOPT_SEEKDATA, &t);
+    lib.easy_setopt(c, CURLOPT_READFUNCTION, &on_read);
+    lib.easy_setopt(c, CURLOPT_READDATA, &t);
+    lib.easy_setopt(c, CURLOPT_SEEKFUNCTION, &on_seek);
+    lib.easy_setopt(c, CURLOPT_SEEKDATA, &t);
     // Larger upload buffers cut per-call overhead on big blobs.
-    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
+    lib.easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
   }
   const auto length = static_cast<curl_off_t>(has_body ? request.body_length : 0);
   if (request.method == "GET") {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    lib.easy_setopt(c, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    lib.easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (request.method == "PUT" || request.method == "PATCH") {
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, length);
+    lib.easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    lib.easy_setopt(c, CURLOPT_INFILESIZE_LARGE, length);
     if (!has_body) {
-      curl_easy_setopt(c, CURLOPT_READFUNCTION, &on_read);
-      curl_easy_setopt(c, CURLOPT_READDATA, &t);
+      lib.easy_setopt(c, CURLOPT_READFUNCTION, &on_read);
+      lib.easy_setopt(c, CURLOPT_READDATA, &t);
     }
-    if (request.method == "PATCH") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PATCH");
+    if (request.method == "PATCH") lib.easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PATCH");
   } else if (request.method == "POST") {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, length);
-    if (!has_body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+    lib.easy_setopt(c, CURLOPT_POST, 1L);
+    lib.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, length);
+    if (!has_body) lib.easy_setopt(c, CURLOPT_POSTFIELDS, "");
   } else if (request.method == "DELETE") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+    lib.easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
   } else {
     throw Error(ErrorKind::Internal, "unsupported HTTP method " + request.method);
   }
 
   auto started = std::chrono::steady_clock::now();
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = lib.easy_perform(c);
   if (t.error) std::rethrow_exception(t.error);
   const std::string shown = request.method + " " + strip_userinfo(request.url);
   if (rc != CURLE_OK) {
-    std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : curl_easy_strerror(rc);
+    std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : lib.easy_strerror(rc);
     if (options_.verbose) std::cerr << "envbuild: " << shown << " -> " << detail << "\n";
     throw TransportError(shown + ": " + detail);
   }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+  lib.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   char* effective = nullptr;
-  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
+  lib.easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
   response.url = effective != nullptr ? effective : request.url;
   if (options_.verbose) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -1,10 +1,10 @@
 #include "registry/http_retry.hpp"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cctype>
 #include <string>
+
+#include "registry/curl_library.hpp"
 
 namespace envbuild::registry {
 
@@ -25,7 +25,7 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
   // An HTTP-date must start with a day name; curl_getdate is lenient about
   // the rest but also accepts bare numbers and words we don't want.
   if (!std::isalpha(static_cast<unsigned char>(value.front()))) return std::nullopt;
-  time_t when = curl_getdate(std::string(value).c_str(), nullptr);
+  time_t when = curl_library().getdate(std::string(value).c_str(), nullptr);
   if (when == static_cast<time_t>(-1)) return std::nullopt;
   auto target = std::chrono::system_clock::from_time_t(when);
   if (target <= now) return std::chrono::milliseconds(0);

@@ -1,34 +1,34 @@
 #include "registry/http_url.hpp"
 
-#include <curl/curl.h>
-
 #include <cctype>
 #include <memory>
 
+#include "registry/curl_library.hpp"
 #include "registry/error.hpp"
 
 namespace envbuild::registry {
 namespace {
 
 struct UrlDeleter {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+  void operator()(CURLU* u) const { curl_library().url_cleanup(u); }
 };
 using UrlHandle = std::unique_ptr<CURLU, UrlDeleter>;
 
 struct CurlFree {
-  void operator()(char* p) const { curl_free(p); }
+  void operator()(char* p) const { curl_library().free(p); }
 };
 
 UrlHandle parse(std::string_view url) {
-  UrlHandle h(curl_url());
+  UrlHandle h(curl_library().url());
   if (!h) throw Error(ErrorKind::Internal, "out of memory parsing a URL");
-  if (curl_url_set(h.get(), CURLUPART_URL, std::string(url).c_str(), 0) != CURLUE_OK) return {};
+  if (curl_library().url_set(h.get(), CURLUPART_URL, std::string(url).c_str(), 0) != CURLUE_OK)
+    return {};
   return h;
 }
 
 std::string get(CURLU* h, CURLUPart part) {
   char* raw = nullptr;
-  if (curl_url_get(h, part, &raw, 0) != CURLUE_OK || raw == nullptr) return {};
+  if (curl_library().url_get(h, part, &raw, 0) != CURLUE_OK || raw == nullptr) return {};
   std::unique_ptr<char, CurlFree> owned(raw);
   return std::string(raw);
 }
@@ -53,8 +53,8 @@ std::string resolve_url(std::string_view base, std::string_view reference) {
     throw Error(ErrorKind::Registry, "malformed URL " + strip_userinfo(base));
   }
   // Setting a URL on a handle that already holds one resolves it relatively.
-  if (reference.empty() ||
-      curl_url_set(h.get(), CURLUPART_URL, std::string(reference).c_str(), 0) != CURLUE_OK) {
+  if (reference.empty() || curl_library().url_set(h.get(), CURLUPART_URL,
+                                                  std::string(reference).c_str(), 0) != CURLUE_OK) {
     throw Error(ErrorKind::Registry,
                 "malformed URL reference '" + strip_userinfo(reference) + "' from the registry");
   }
