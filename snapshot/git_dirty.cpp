@@ -1,7 +1,10 @@
 #include "snapshot/git_dirty.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
+// Low-level SHA-1, as registry/digest.cpp uses low-level SHA-2: EVP would
+// link OpenSSL's provider machinery into every binary.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +14,7 @@
 #include <vector>
 
 #include "registry/unique_fd.hpp"
+#include "snapshot/git_library.hpp"
 
 namespace envbuild::snapshot {
 
@@ -43,16 +47,15 @@ std::optional<git_oid> blob_id(const fs::path& file, bool symlink) {
   }
   std::string header = "blob " + std::to_string(content.size());
   header.push_back('\0');
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha1(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), header.data(), header.size()) != 1 ||
-      EVP_DigestUpdate(ctx.get(), content.data(), content.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), md, &len) != 1 || len != GIT_OID_RAWSZ)
-    return std::nullopt;
+  SHA_CTX ctx;
+  unsigned char md[SHA_DIGEST_LENGTH];
+  static_assert(SHA_DIGEST_LENGTH == GIT_OID_RAWSZ);
+  SHA1_Init(&ctx);
+  SHA1_Update(&ctx, header.data(), header.size());
+  SHA1_Update(&ctx, content.data(), content.size());
+  SHA1_Final(md, &ctx);
   git_oid id;
-  git_oid_fromraw(&id, md);
+  git_library().oid_fromraw(&id, md);
   return id;
 }
 
@@ -66,6 +69,19 @@ bool stat_matches(const git_index_entry& e, const struct stat& st, int64_t index
          e.ctime.nanoseconds == static_cast<uint32_t>(st.st_ctim.tv_nsec) &&
          e.ino == static_cast<uint32_t>(st.st_ino) &&
          e.file_size == static_cast<uint32_t>(st.st_size) && mtime_ns < index_mtime_ns;
+}
+
+// The stat fields git compares, as the walk saw them.
+struct stat walked_stat(const SourceEntry& e) {
+  struct stat st {};
+  st.st_mode = (e.type == EntryType::Symlink ? S_IFLNK : S_IFREG) | e.mode;
+  st.st_size = static_cast<off_t>(e.size);
+  st.st_mtim = {static_cast<time_t>(e.mtime_ns / 1000000000),
+                static_cast<long>(e.mtime_ns % 1000000000)};
+  st.st_ctim = {static_cast<time_t>(e.ctime_ns / 1000000000),
+                static_cast<long>(e.ctime_ns % 1000000000)};
+  st.st_ino = static_cast<ino_t>(e.inode);
+  return st;
 }
 
 bool mode_matches(uint32_t index_mode, const struct stat& st) {
@@ -87,14 +103,14 @@ bool staged_changes(git_repository* repo, const std::string& prefix, std::string
     opts.pathspec.count = 1;
   }
   git_status_list* list = nullptr;
-  if (git_status_list_new(&list, repo, &opts) != 0) {
-    const git_error* e = git_error_last();
+  if (git_library().status_list_new(&list, repo, &opts) != 0) {
+    const git_error* e = git_library().error_last();
     problem = std::string("cannot compare the index with HEAD: ") + (e ? e->message : "");
     ok = false;
     return false;
   }
-  bool any = git_status_list_entrycount(list) > 0;
-  git_status_list_free(list);
+  bool any = git_library().status_list_entrycount(list) > 0;
+  git_library().status_list_free(list);
   return any;
 }
 
@@ -106,10 +122,11 @@ std::optional<bool> submodule_dirty(const fs::path& root, const git_oid& recorde
                                     std::string& problem) {
   git_repository* raw = nullptr;
   // Not checked out (no repository there): git status shows nothing either.
-  if (git_repository_open(&raw, root.c_str()) != 0) return false;
-  std::unique_ptr<git_repository, decltype(&git_repository_free)> sub(raw, git_repository_free);
+  if (git_library().repository_open(&raw, root.c_str()) != 0) return false;
+  GitPtr<git_repository, &GitLibrary::repository_free> sub(raw);
   git_oid head;
-  if (git_reference_name_to_id(&head, sub.get(), "HEAD") != 0 || git_oid_cmp(&head, &recorded) != 0)
+  if (git_library().reference_name_to_id(&head, sub.get(), "HEAD") != 0 ||
+      git_library().oid_cmp(&head, &recorded) != 0)
     return true;
   WalkResult files;
   for (const SourceEntry& e : walk.entries) {
@@ -136,8 +153,9 @@ std::optional<std::string> work_tree_prefix(const char* workdir, const fs::path&
 }
 
 std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
-                                    const WalkResult& walk, std::string& problem) {
-  const char* wd = git_repository_workdir(repo);
+                                    const WalkResult& walk, std::string& problem,
+                                    DirtyEvidence* evidence) {
+  const char* wd = git_library().repository_workdir(repo);
   if (wd == nullptr) return false;
   std::optional<std::string> in_tree = work_tree_prefix(wd, dir);
   if (!in_tree) {
@@ -153,14 +171,14 @@ std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
   if (!ok) return std::nullopt;
 
   git_index* index = nullptr;
-  if (git_repository_index(&index, repo) != 0) {
+  if (git_library().repository_index(&index, repo) != 0) {
     problem = "cannot read the git index";
     return std::nullopt;
   }
-  std::unique_ptr<git_index, decltype(&git_index_free)> holder(index, git_index_free);
+  GitPtr<git_index, &GitLibrary::index_free> holder(index);
   struct stat index_st {};
   int64_t index_mtime_ns = 0;
-  if (const char* p = git_index_path(index); p && ::stat(p, &index_st) == 0)
+  if (const char* p = git_library().index_path(index); p && ::stat(p, &index_st) == 0)
     index_mtime_ns =
         static_cast<int64_t>(index_st.st_mtim.tv_sec) * 1000000000 + index_st.st_mtim.tv_nsec;
 
@@ -177,9 +195,9 @@ std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
     return it != walked.end() && (*it)->path == path ? it - walked.begin() : -1;
   };
 
-  size_t count = git_index_entrycount(index);
+  size_t count = git_library().index_entrycount(index);
   for (size_t i = 0; i < count; ++i) {
-    const git_index_entry* e = git_index_get_byindex(index, i);
+    const git_index_entry* e = git_library().index_get_byindex(index, i);
     std::string path = e->path;
     if (path.compare(0, prefix.size(), prefix) != 0) continue;
     std::string inside = path.substr(prefix.size());
@@ -188,16 +206,21 @@ std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
       continue;
     }
     long at = find(inside);
-    if (at >= 0) tracked[static_cast<size_t>(at)] = true;
-    // A tracked file the walk skipped (ignored, yet tracked) is still
-    // compared, as git status does.
     fs::path file = workdir / path;
     struct stat st {};
-    if (::lstat(file.c_str(), &st) != 0) return true;  // deleted
+    if (at >= 0) {
+      tracked[static_cast<size_t>(at)] = true;
+      st = walked_stat(*walked[static_cast<size_t>(at)]);
+    } else {
+      // A tracked file the walk skipped (ignored, yet tracked) is still
+      // compared, as git status does.
+      if (evidence) evidence->tracked_outside_walk.push_back(file);
+      if (::lstat(file.c_str(), &st) != 0) return true;  // deleted
+    }
     if (!mode_matches(e->mode, st)) return true;
     if (stat_matches(*e, st, index_mtime_ns)) continue;
     auto id = blob_id(file, S_ISLNK(st.st_mode));
-    if (!id || git_oid_cmp(&*id, &e->id) != 0) return true;
+    if (!id || git_library().oid_cmp(&*id, &e->id) != 0) return true;
   }
   for (size_t i = 0; i < walked.size(); ++i) {
     if (tracked[i]) continue;
@@ -207,6 +230,7 @@ std::optional<bool> dirty_from_walk(git_repository* repo, const fs::path& dir,
     });
     if (!in_submodule) return true;  // untracked, not ignored
   }
+  if (evidence && !gitlinks.empty()) evidence->submodules = true;
   for (const auto& [inside, recorded] : gitlinks) {
     std::optional<bool> dirty =
         submodule_dirty(workdir / (prefix + inside), recorded, walk, inside, problem);

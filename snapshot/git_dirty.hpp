@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "snapshot/source_tree.hpp"
 
@@ -19,8 +20,19 @@ namespace envbuild::snapshot {
 // not inside the work tree.
 std::optional<std::string> work_tree_prefix(const char* workdir, const std::filesystem::path& dir);
 
-// nullopt (with `problem` set) when the index cannot be read.
+// What the answer rested on besides the walk, the index and HEAD (for the git
+// metadata cache): tracked files the walk left out, and submodules, whose
+// own HEAD no fingerprint of ours covers.
+struct DirtyEvidence {
+  std::vector<std::filesystem::path> tracked_outside_walk;  // absolute
+  bool submodules = false;
+};
+
+// nullopt (with `problem` set) when the index cannot be read. Files in the
+// walk are compared by the walk's stat data; only tracked files it left out
+// are stat'ed again.
 std::optional<bool> dirty_from_walk(git_repository* repo, const std::filesystem::path& dir,
-                                    const WalkResult& walk, std::string& problem);
+                                    const WalkResult& walk, std::string& problem,
+                                    DirtyEvidence* evidence = nullptr);
 
 }  // namespace envbuild::snapshot

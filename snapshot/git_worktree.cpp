@@ -26,6 +26,11 @@ fs::path common_dir(const fs::path& gitdir) {
   return common.is_absolute() ? common : (gitdir / common).lexically_normal();
 }
 
+WorkTree make(const fs::path& root, const fs::path& gitdir) {
+  fs::path common = common_dir(gitdir);
+  return WorkTree{root, common / "info" / "exclude", gitdir, common};
+}
+
 }  // namespace
 
 std::optional<WorkTree> find_work_tree(const fs::path& dir) {
@@ -33,7 +38,7 @@ std::optional<WorkTree> find_work_tree(const fs::path& dir) {
   for (fs::path d = dir;; d = d.parent_path()) {
     fs::path dotgit = d / ".git";
     auto st = fs::symlink_status(dotgit, ec);
-    if (!ec && fs::is_directory(st)) return WorkTree{d, common_dir(dotgit) / "info" / "exclude"};
+    if (!ec && fs::is_directory(st)) return make(d, dotgit);
     if (!ec && fs::is_regular_file(st)) {
       std::string line = first_line(dotgit);
       const std::string prefix = "gitdir:";
@@ -41,7 +46,7 @@ std::optional<WorkTree> find_work_tree(const fs::path& dir) {
         std::string target = line.substr(prefix.size());
         target.erase(0, target.find_first_not_of(' '));
         fs::path gitdir = fs::path(target).is_absolute() ? fs::path(target) : d / target;
-        return WorkTree{d, common_dir(gitdir.lexically_normal()) / "info" / "exclude"};
+        return make(d, gitdir.lexically_normal());
       }
     }
     if (d == d.parent_path()) return std::nullopt;

@@ -1,5 +1,4 @@
 // snapshot push DIR [--to STORE]
-#include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -7,7 +6,7 @@
 #include "cli/snapshot/commands.hpp"
 #include "registry/byte_units.hpp"
 #include "registry/error.hpp"
-#include "snapshot/git_metadata.hpp"
+#include "snapshot/push_git_metadata.hpp"
 #include "snapshot/snapshot_limits.hpp"
 #include "snapshot/snapshot_push.hpp"
 #include "snapshot/source_walk.hpp"
@@ -74,29 +73,25 @@ Command add_push_command(CLI::App& root, const GlobalFlags& flags) {
             snapshot::WalkResult walk = snapshot::walk_source_tree(root, walk_options);
             snapshot::check_limits(walk, limits, root);
 
-            // Git metadata (libgit2 start-up, the index) is read on its own
-            // thread while the tree is hashed, from a copy of the walk: hashing
-            // refreshes the entries' stat fields.
-            auto git_future = std::async(std::launch::async, [root, walk_copy = walk]() {
-              return snapshot::read_git_metadata(root, snapshot::process_env(), &walk_copy);
-            });
-            snapshot::GitMetadata git;
-            bool git_read = false;
-            auto git_metadata = [&]() -> const snapshot::GitMetadata& {
-              if (!git_read) {
-                git = git_future.get();
-                git_read = true;
-                for (const std::string& w : git.warnings)
+            snapshot::PushGitMetadata git_reader(root, walk, flags.cache_dir() / "snapshot",
+                                                 snapshot::process_env());
+            const snapshot::GitMetadata* git = nullptr;
+            auto git_metadata = [&](const registry::Digest& tree) -> const snapshot::GitMetadata& {
+              if (git == nullptr) {
+                git = &git_reader.for_tree(tree, walk);
+                for (const std::string& w : git->warnings)
                   std::cerr << "snapshot: warning: " << w << "\n";
               }
-              return git;
+              return *git;
             };
 
             registry::StoreLocation loc = open_snapshot_store(args->to, flags);
             ProgressBar bar("push", flags.show_progress());
             snapshot::PushOptions options;
             options.workers = flags.parallel;
-            options.late_annotations = [&] { return git_metadata().properties; };
+            options.late_annotations = [&](const registry::Digest& tree) {
+              return git_metadata(tree).properties;
+            };
             options.cache_dir = flags.cache_dir() / "snapshot";
             uint64_t reported = 0;
             bool planned = false;
@@ -109,7 +104,6 @@ Command add_push_command(CLI::App& root, const GlobalFlags& flags) {
               reported = done;
             };
             snapshot::PushResult r = snapshot::push_snapshot(root, walk, *loc.store, options);
-            git_metadata();
             if (loc.tag) {
               registry::ManifestBytes m = loc.store->get_manifest(r.id.str());
               loc.store->put_manifest(m, *loc.tag);
@@ -129,8 +123,8 @@ Command add_push_command(CLI::App& root, const GlobalFlags& flags) {
               j["uploaded_bytes"] = r.uploaded_bytes;
               j["uploaded_blobs"] = r.uploaded_blobs;
               j["ignored"] = r.ignored;
-              j["git"] = git.properties;
-              j["warnings"] = git.warnings;
+              j["git"] = git->properties;
+              j["warnings"] = git->warnings;
               std::cout << j.dump() << "\n";
               return 0;
             }
