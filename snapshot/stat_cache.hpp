@@ -13,7 +13,8 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "registry/digest.hpp"
 #include "snapshot/source_tree.hpp"
@@ -31,6 +32,10 @@ struct CachedFile {
   registry::Digest sha256;
 };
 
+// Path -> facts, sorted by path and unique (lookups are binary searches; a
+// walk's entries arrive in the same order).
+using StatCacheEntries = std::vector<std::pair<std::string, CachedFile>>;
+
 class StatCache {
  public:
   // The cache file for `root` (absolute, canonical) under `cache_dir`.
@@ -46,7 +51,7 @@ class StatCache {
   // The cached facts of `path` regardless of stat (to compare XXH3 after a
   // stat change or for a racy entry).
   const CachedFile* previous(const std::string& path) const;
-  void record(const std::string& path, const CachedFile& facts);
+  void record(const std::string& path, const CachedFile& facts);  // the last record of a path wins
 
   // Free-form small values the snapshot writer keeps between runs (e.g. the
   // last snapshot id pushed per store, pack digests); kept as is.
@@ -58,13 +63,17 @@ class StatCache {
   // rule on the next load. Writes nothing when `file` is the file loaded and
   // this run recorded exactly its entries, all trusted, and no note changed
   // (the unchanged re-push then costs no write and no fsync).
-  void save(const std::filesystem::path& file) const;
+  void save(const std::filesystem::path& file);
 
-  size_t size() const { return recorded_.size(); }
+  size_t size();  // paths recorded so far
 
  private:
-  std::unordered_map<std::string, CachedFile> loaded_;
-  std::unordered_map<std::string, CachedFile> recorded_;
+  StatCacheEntries loaded_;
+  // In recording order until sort_recorded() (save, size) sorts it and
+  // drops all but the last record of each path.
+  StatCacheEntries recorded_;
+  bool recorded_sorted_ = true;
+  void sort_recorded();
   std::map<std::string, std::string> notes_;
   int64_t written_at_ns_ = 0;          // when the loaded file was written
   std::filesystem::path loaded_from_;  // empty unless load() read a valid file

@@ -2,8 +2,10 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
+#include <vector>
 
 namespace envbuild::snapshot {
 
@@ -78,22 +80,24 @@ std::array<unsigned char, kShaBytes> sha_bytes(const registry::Digest& d) {
   return raw;
 }
 
-// `text` is scratch space reused across entries (one allocation per load).
-bool sha_from_bytes(std::string_view raw, std::string& text, registry::Digest& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  text.assign("sha256:");
-  for (char c : raw) {
-    auto b = static_cast<unsigned char>(c);
-    text.push_back(kHex[b >> 4]);
-    text.push_back(kHex[b & 0xf]);
-  }
-  return registry::Digest::try_parse(text, out);
-}
-
 }  // namespace
 
-std::string encode_stat_cache(int64_t written_at_ns,
-                              const std::unordered_map<std::string, CachedFile>& entries,
+void sort_keeping_last(StatCacheEntries& entries) {
+  // Stable, so among records of one path the last one ends up last.
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  StatCacheEntries unique;
+  unique.reserve(entries.size());
+  for (auto& e : entries) {
+    if (!unique.empty() && unique.back().first == e.first)
+      unique.back() = std::move(e);
+    else
+      unique.push_back(std::move(e));
+  }
+  entries = std::move(unique);
+}
+
+std::string encode_stat_cache(int64_t written_at_ns, const StatCacheEntries& entries,
                               const std::map<std::string, std::string>& notes) {
   Writer w;
   w.out().reserve(64 + entries.size() * (kMinEntryBytes + 48));
@@ -103,11 +107,14 @@ std::string encode_stat_cache(int64_t written_at_ns,
   // Only SHA-256 addresses fit the fixed-size slot; anything else is not
   // worth caching, so it is left out rather than written corrupt.
   auto storable = [](const CachedFile& f) { return f.sha256.algorithm() == "sha256"; };
-  uint64_t count = 0;
-  for (const auto& [path, f] : entries) count += storable(f) && !path.empty() ? 1 : 0;
-  w.u64(count);
-  for (const auto& [path, f] : entries) {
-    if (!storable(f) || path.empty()) continue;
+  std::vector<const std::pair<std::string, CachedFile>*> kept;
+  kept.reserve(entries.size());
+  for (const auto& e : entries)
+    if (storable(e.second) && !e.first.empty()) kept.push_back(&e);
+  std::stable_sort(kept.begin(), kept.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  w.u64(kept.size());
+  for (const auto* e : kept) {
+    const auto& [path, f] = *e;
     w.text(path);
     w.u64(f.size);
     w.i64(f.mtime_ns);
@@ -141,13 +148,12 @@ std::optional<StatCacheContents> decode_stat_cache(std::string_view bytes) {
   uint64_t count = r.u64();
   if (!r.ok() || count > r.left() / kMinEntryBytes) return std::nullopt;
   c.entries.reserve(static_cast<size_t>(count));
-  std::string sha_text;
-  sha_text.reserve(7 + 2 * kShaBytes);
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view path = r.text();
     if (!r.ok() || path.empty()) return std::nullopt;
-    // A repeated path keeps its last record, as a map assignment would.
-    CachedFile& f = c.entries.try_emplace(std::string(path)).first->second;
+    // Version 2 writes paths sorted and unique; lookups rely on it.
+    if (!c.entries.empty() && !(c.entries.back().first < path)) return std::nullopt;
+    CachedFile& f = c.entries.emplace_back(std::string(path), CachedFile{}).second;
     f.size = r.u64();
     f.mtime_ns = r.i64();
     f.ctime_ns = r.i64();
@@ -156,7 +162,8 @@ std::optional<StatCacheContents> decode_stat_cache(std::string_view bytes) {
     std::string_view sha = r.bytes(kShaBytes);
     if (!r.ok()) return std::nullopt;
     std::memcpy(f.xxh3.data(), xxh.data(), f.xxh3.size());
-    if (!sha_from_bytes(sha, sha_text, f.sha256)) return std::nullopt;
+    f.sha256 =
+        registry::Digest::sha256_from_bytes(reinterpret_cast<const unsigned char*>(sha.data()));
   }
   uint64_t note_count = r.u64();
   if (!r.ok() || note_count > r.left() / kMinNoteBytes) return std::nullopt;

@@ -73,7 +73,7 @@ std::string le(uint64_t v, int n) {
 }
 
 std::string sample_file(int64_t written_at) {
-  std::unordered_map<std::string, CachedFile> entries{{"a.txt", facts(1)}, {"dir/b", facts(2)}};
+  StatCacheEntries entries{{"a.txt", facts(1)}, {"dir/b", facts(2)}};
   std::map<std::string, std::string> notes{{"last", "sha256:abc"}};
   return encode_stat_cache(written_at, entries, notes);
 }
@@ -259,9 +259,25 @@ TEST(StatCache, HugeCountsAndLengthsLoadEmptyWithoutAllocating) {
   // Another version with a valid checksum.
   std::string other = sample_file(1);
   other = other.substr(0, other.size() - 8);
-  other[8] = 2;
+  other[8] = static_cast<char>(kStatCacheVersion + 1);
   write_file(file, with_checksum(other));
   EXPECT_EQ(StatCache::load(file).previous("a.txt"), nullptr);
+}
+
+TEST(StatCache, EntriesOutOfOrderOrRepeatedLoadEmpty) {
+  TempDir tmp;
+  fs::path file = tmp.path() / "c.statcache";
+  const std::string header = std::string("EBSTATC\n") + le(kStatCacheVersion, 4) + le(1, 8);
+  auto entry = [](const std::string& path) {
+    return le(path.size(), 4) + path + le(1, 8) + le(2, 8) + le(3, 8) + le(4, 8) +
+           std::string(16, 'x') + std::string(32, 'y');
+  };
+  write_file(file, with_checksum(header + le(2, 8) + entry("a") + entry("b") + le(0, 8)));
+  ASSERT_NE(StatCache::load(file).previous("a"), nullptr);  // the well-formed control
+  write_file(file, with_checksum(header + le(2, 8) + entry("b") + entry("a") + le(0, 8)));
+  EXPECT_EQ(StatCache::load(file).previous("a"), nullptr);
+  write_file(file, with_checksum(header + le(2, 8) + entry("a") + entry("a") + le(0, 8)));
+  EXPECT_EQ(StatCache::load(file).previous("a"), nullptr);
 }
 
 TEST(StatCache, RejectsUnreasonableNotes) {
@@ -273,15 +289,15 @@ TEST(StatCache, RejectsUnreasonableNotes) {
 TEST(StatCache, LoadsOneHundredThousandEntries) {
   TempDir tmp;
   fs::path file = tmp.path() / "c.statcache";
-  std::unordered_map<std::string, CachedFile> entries;
+  StatCacheEntries entries;
   entries.reserve(100'000);
   std::vector<CachedFile> distinct;
   for (uint64_t n = 0; n < 97; ++n) distinct.push_back(facts(n));
   for (uint64_t n = 0; n < 100'000; ++n) {
     CachedFile f = distinct[n % 97];
     f.inode = n;
-    entries.emplace("src/module" + std::to_string(n % 300) + "/file" + std::to_string(n) + ".py",
-                    f);
+    entries.emplace_back(
+        "src/module" + std::to_string(n % 300) + "/file" + std::to_string(n) + ".py", f);
   }
   write_file(file, encode_stat_cache(1, entries, {}));
 
