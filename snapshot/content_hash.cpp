@@ -84,6 +84,7 @@ HashedTree hash_tree(const fs::path& root, WalkResult& walk, StatCache& cache, s
     ++out.stats.files_hashed;
     out.stats.bytes_hashed += r.bytes_read;
     if (r.sha_reused) ++out.stats.sha_reused;
+    if (r.racy) ++out.stats.racy;
   }
   return out;
 }

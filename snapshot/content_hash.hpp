@@ -19,6 +19,7 @@ struct HashStats {
   uint64_t bytes_hashed = 0;
   uint64_t cache_hits = 0;  // files answered by the stat cache alone
   uint64_t sha_reused = 0;  // of files_hashed: XXH3 matched the cache, SHA-256 reused
+  uint64_t racy = 0;        // of files_hashed: modified in the tick they were read in
 };
 
 struct HashedTree {

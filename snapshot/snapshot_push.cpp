@@ -13,6 +13,7 @@
 #include "snapshot/snapshot_file_reader.hpp"
 #include "snapshot/snapshot_format.hpp"
 #include "snapshot/stat_cache.hpp"
+#include "snapshot/tree_memo.hpp"
 
 namespace envbuild::snapshot {
 namespace {
@@ -65,58 +66,93 @@ PushResult push_snapshot(const fs::path& root, WalkResult& walk, registry::Store
   const fs::path canonical = fs::canonical(root);
   const fs::path cache_file =
       options.cache_dir.empty() ? fs::path() : StatCache::file_for(options.cache_dir, canonical);
-  StatCache cache = cache_file.empty() ? StatCache() : StatCache::load(cache_file);
+  const fs::path memo_file =
+      options.cache_dir.empty() ? fs::path() : TreeMemo::file_for(options.cache_dir, canonical);
 
+  PushResult result;
+  result.ignored = walk.ignored_count;
+  // The root index over the chunks, with the caller's and the tree's
+  // annotations; sets the id and tag.
+  auto make_root = [&](const TreeMemo& tree) {
+    result.files = tree.files;
+    result.bytes = tree.bytes;
+    result.symlinks = tree.symlinks;
+    result.directories = tree.directories;
+    std::map<std::string, std::string> annotations = options.annotations;
+    if (options.late_annotations)
+      annotations.merge(options.late_annotations(tree.tree_root.digest));
+    annotations[std::string(kTreeAnnotation)] = tree.tree_root.digest.str();
+    annotations[std::string(kTreeSizeAnnotation)] = std::to_string(tree.tree_root.size);
+    annotations[std::string(kFilesAnnotation)] = std::to_string(tree.files);
+    annotations[std::string(kBytesAnnotation)] = std::to_string(tree.bytes);
+    annotations[std::string(kSymlinksAnnotation)] = std::to_string(tree.symlinks);
+    annotations[std::string(kDirectoriesAnnotation)] = std::to_string(tree.directories);
+    registry::ManifestBytes root_index = encode_root_index(tree.chunks, annotations);
+    if (root_index.bytes.size() > registry::kMaxManifestBytes) {
+      throw Error(ErrorKind::BadInput, root.string() + ": snapshot root index of " +
+                                           std::to_string(root_index.bytes.size()) +
+                                           " bytes exceeds the 4 MiB manifest limit");
+    }
+    result.id = root_index.digest;
+    result.tag = snapshot_tag(result.id);
+    return root_index;
+  };
+
+  // The constant-cost path: the walk is exactly the one pushed last time
+  // and the tag names the same root. No file is looked up or hashed, and
+  // the stat cache is not even read. (Its note of the last snapshot per
+  // store may then lag; it is only a hint of blobs a store already has,
+  // and any tagged snapshot's blobs are there.)
+  if (std::optional<TreeMemo> memo = memo_file.empty() ? std::nullopt : TreeMemo::load(memo_file);
+      memo && memo->describes(walk)) {
+    make_root(*memo);
+    if (const auto existing = store.find_manifest(result.tag);
+        existing && existing->digest == result.id) {
+      return result;
+    }
+  }
+
+  StatCache cache = cache_file.empty() ? StatCache() : StatCache::load(cache_file);
   const HashedTree hashes = hash_tree(canonical, walk, cache, workers);
   BuiltSnapshot built = build_snapshot(
       canonical, walk, hashes, cache.note(std::string(kPackMemoNote)).value_or(""), workers);
-
-  PushResult result;
-  result.files = built.files;
-  result.bytes = built.bytes;
-  result.symlinks = built.symlinks;
-  result.directories = built.directories;
-  result.ignored = walk.ignored_count;
   result.hashing = hashes.stats;
 
   // Chunk manifests over all blobs (sorted by digest), then the root.
+  TreeMemo tree;
+  tree.walk = walk_fingerprint(walk);  // as hashed: hashing refreshed the stat fields
+  tree.tree_root = built.tree_root;
+  tree.files = built.files;
+  tree.bytes = built.bytes;
+  tree.symlinks = built.symlinks;
+  tree.directories = built.directories;
   std::vector<registry::Digest> digests;
   for (const auto& b : built.blobs) digests.push_back(b.descriptor.digest);
   std::vector<registry::ManifestBytes> chunks;
-  std::vector<registry::Descriptor> chunk_descriptors;
   for (const auto& [begin, end] : chunk_ranges(digests)) {
     std::vector<registry::Descriptor> layers;
     for (size_t i = begin; i < end; ++i) layers.push_back(built.blobs[i].descriptor);
     chunks.push_back(encode_chunk_manifest(layers));
-    chunk_descriptors.push_back(chunk_descriptor(chunks.back()));
+    tree.chunks.push_back(chunk_descriptor(chunks.back()));
   }
-  std::map<std::string, std::string> annotations = options.annotations;
-  if (options.late_annotations) annotations.merge(options.late_annotations());
-  annotations[std::string(kTreeAnnotation)] = built.tree_root.digest.str();
-  annotations[std::string(kTreeSizeAnnotation)] = std::to_string(built.tree_root.size);
-  annotations[std::string(kFilesAnnotation)] = std::to_string(built.files);
-  annotations[std::string(kBytesAnnotation)] = std::to_string(built.bytes);
-  annotations[std::string(kSymlinksAnnotation)] = std::to_string(built.symlinks);
-  annotations[std::string(kDirectoriesAnnotation)] = std::to_string(built.directories);
-  const registry::ManifestBytes root_index = encode_root_index(chunk_descriptors, annotations);
-  if (root_index.bytes.size() > registry::kMaxManifestBytes) {
-    throw Error(ErrorKind::BadInput, root.string() + ": snapshot root index of " +
-                                         std::to_string(root_index.bytes.size()) +
-                                         " bytes exceeds the 4 MiB manifest limit");
-  }
-  result.id = root_index.digest;
-  result.tag = snapshot_tag(result.id);
+  const registry::ManifestBytes root_index = make_root(tree);
 
   auto remember = [&] {
     cache.set_note(std::string(kPackMemoNote), built.pack_memo);
     cache.set_note(last_snapshot_note(store), result.id.str());
-    if (!cache_file.empty()) {
-      fs::create_directories(cache_file.parent_path());
-      cache.save(cache_file);
-    }
+    if (cache_file.empty()) return;
+    cache.save(cache_file);
+    // A file modified in the tick it was read in may have changed after the
+    // read without its stat showing it: no memo then, as no stat cache
+    // entry is trusted for it either.
+    std::error_code ec;
+    if (hashes.stats.racy == 0)
+      tree.save(memo_file);
+    else
+      fs::remove(memo_file, ec);
   };
 
-  // The constant-cost path: the tag exists and names this very root.
+  // The tag exists and names this very root.
   if (const auto existing = store.find_manifest(result.tag);
       existing && existing->digest == result.id) {
     remember();

@@ -26,9 +26,10 @@ namespace envbuild::snapshot {
 struct PushOptions {
   size_t workers = 4;
   std::map<std::string, std::string> annotations;  // git metadata etc., recorded on the root
-  // More root annotations, asked for only once the tree is hashed: lets the
-  // caller compute them (git metadata) while hashing runs.
-  std::function<std::map<std::string, std::string>()> late_annotations;
+  // More root annotations, asked for only once the tree is hashed, with the
+  // digest of its root tree node: lets the caller compute them (git
+  // metadata) while hashing runs, or reuse what it knows of that tree.
+  std::function<std::map<std::string, std::string>(const registry::Digest& tree)> late_annotations;
   std::filesystem::path cache_dir;  // stat cache dir ($ENVBUILD_HOME/cache/snapshot); empty: none
   // Called after each blob considered for upload; total = bytes of the blobs
   // not known to be in the store. May be empty.

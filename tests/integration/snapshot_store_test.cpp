@@ -24,6 +24,7 @@
 #include "snapshot/snapshot_push.hpp"
 #include "snapshot/snapshot_read.hpp"
 #include "snapshot/snapshot_restore.hpp"
+#include "snapshot/tree_memo.hpp"
 #include "tests/support/error_kind.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/process.hpp"
@@ -296,6 +297,56 @@ TEST(SnapshotStore, SameTreeSameIdAnywhere) {
   EXPECT_EQ(b.uploaded_blobs, 0u);
   write_file(work.path() / "b/bin/run.sh", "#!/bin/sh\necho hi\n", 0644);  // exec bit dropped
   EXPECT_NE(push_dir(work.path() / "b", store, options).id, a.id);
+}
+
+// The tree memo: an unchanged walk answers without the stat cache or any
+// hashing; an edit that keeps size and mtime still shows (ctime); another
+// store without the snapshot gets a full push; a racy file disables it.
+TEST(SnapshotStore, UnchangedWalkIsAnsweredByTheTreeMemoAndEveryChangeShows) {
+  TempDir work;
+  LayoutStore store(work.path() / "store");
+  const fs::path src = work.path() / "src", cache = work.path() / "cache";
+  make_sample_tree(src);
+  age_tree(src);
+  const PushResult first = push_dir(src, store, options_with_cache(cache));
+  ASSERT_TRUE(fs::exists(TreeMemo::file_for(cache, fs::canonical(src))));
+
+  CountingStore counting(store);
+  const PushResult again = push_dir(src, counting, options_with_cache(cache));
+  EXPECT_EQ(again.id, first.id);
+  EXPECT_EQ(again.files, first.files);
+  EXPECT_EQ(again.bytes, first.bytes);
+  EXPECT_EQ(again.symlinks, first.symlinks);
+  EXPECT_EQ(again.directories, first.directories);
+  EXPECT_EQ(again.hashing.cache_hits + again.hashing.files_hashed, 0u);  // not even looked up
+  EXPECT_EQ(counting.total(), 1);
+
+  // Same size, same mtime, other bytes: only ctime tells.
+  const fs::path edited = src / "src1" / "f7.py";
+  const auto mtime = fs::last_write_time(edited);
+  std::string bytes = slurp(edited);
+  bytes[0] = static_cast<char>(bytes[0] ^ 1);
+  write_file(edited, bytes, 0664);
+  fs::last_write_time(edited, mtime);
+  const PushResult edit = push_dir(src, store, options_with_cache(cache));
+  EXPECT_NE(edit.id, first.id);
+  EXPECT_EQ(edit.hashing.files_hashed, 1u);
+
+  // A store that lacks the snapshot: the memo names the root, the tag lookup
+  // misses, and everything is uploaded.
+  LayoutStore other(work.path() / "other");
+  const PushResult elsewhere = push_dir(src, other, options_with_cache(cache));
+  EXPECT_EQ(elsewhere.id, edit.id);
+  EXPECT_GT(elsewhere.uploaded_blobs, 4u);
+  EXPECT_EQ(read_snapshot(other, elsewhere.tag).files.size(),
+            read_snapshot(store, edit.tag).files.size());
+
+  // A file stamped later than the memo was written may change unseen: every
+  // push reads it again.
+  fs::last_write_time(src / "README.md", fs::file_time_type::clock::now() + std::chrono::hours(1));
+  push_dir(src, store, options_with_cache(cache));
+  const PushResult racy = push_dir(src, store, options_with_cache(cache));
+  EXPECT_EQ(racy.hashing.files_hashed, 1u);
 }
 
 TEST(SnapshotStore, EditingThreeSmallFilesUploadsTheirPacksOnly) {
