@@ -37,13 +37,21 @@ const IgnorePattern* last_match(const IgnoreFile& f, std::string_view path, std:
 
 }  // namespace
 
+void IgnoreRules::push(IgnoreFile file) {
+  stack_.push_back(file.patterns.empty() ? nullptr
+                                         : std::make_shared<const IgnoreFile>(std::move(file)));
+}
+
 IgnoreMatch IgnoreRules::match(std::string_view path, std::string_view name,
                                bool is_directory) const {
   for (auto it = stack_.rbegin(); it != stack_.rend(); ++it) {
-    if (const IgnorePattern* p = last_match(*it, path, name, is_directory)) return {&*it, p};
+    if (!*it) continue;
+    if (const IgnorePattern* p = last_match(**it, path, name, is_directory)) return {it->get(), p};
   }
-  if (const IgnorePattern* p = last_match(exclude_, path, name, is_directory))
-    return {&exclude_, p};
+  if (exclude_) {
+    if (const IgnorePattern* p = last_match(*exclude_, path, name, is_directory))
+      return {exclude_.get(), p};
+  }
   return {};
 }
 

@@ -7,6 +7,7 @@
 // snapshot root lies inside one (so parent ignore files apply with their
 // own bases), else the snapshot root.
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,20 +28,26 @@ struct IgnoreMatch {
   bool ignored() const { return pattern != nullptr && !pattern->negated; }
 };
 
+// Cheap to copy (the files are shared and never change once pushed), so a
+// parallel walk hands each directory its own copy of the stack above it.
 class IgnoreRules {
  public:
   // Lowest priority, below every per-directory file.
-  void set_exclude_file(IgnoreFile file) { exclude_ = std::move(file); }
-  void push(IgnoreFile file) { stack_.push_back(std::move(file)); }
+  void set_exclude_file(IgnoreFile file) {
+    exclude_ = std::make_shared<const IgnoreFile>(std::move(file));
+  }
+  // A file without patterns is not kept: it can never match.
+  void push(IgnoreFile file);
   void pop() { stack_.pop_back(); }
   size_t depth() const { return stack_.size(); }
 
-  // `path`: relative to the top; `name`: its last component.
+  // `path`: relative to the top; `name`: its last component. The match
+  // points into files this object (or a copy) keeps alive.
   IgnoreMatch match(std::string_view path, std::string_view name, bool is_directory) const;
 
  private:
-  std::vector<IgnoreFile> stack_;  // shallow to deep
-  IgnoreFile exclude_;
+  std::vector<std::shared_ptr<const IgnoreFile>> stack_;  // shallow to deep; null: no patterns
+  std::shared_ptr<const IgnoreFile> exclude_;
 };
 
 // Reads the ignore file of one directory: `.amlignore` if the directory has

@@ -133,15 +133,22 @@ std::optional<std::filesystem::path> default_config_file() {
 void check_limits(const WalkResult& walk, const SnapshotLimits& limits,
                   const std::filesystem::path& root) {
   uint64_t files = 0, bytes = 0;
+  for (const SourceEntry& e : walk.entries) {
+    if (e.type == EntryType::Directory) continue;
+    ++files;
+    bytes += e.type == EntryType::File ? e.size : 0;
+  }
+  bool too_many = files > limits.max_files;
+  bool too_big = bytes > limits.max_bytes;
+  if (!too_many && !too_big) return;
+
   std::vector<const SourceEntry*> sized;
   // Every ancestor directory accumulates its files: the offender may be a
   // deep folder or a top-level one.
   std::map<std::string, std::pair<uint64_t, uint64_t>> dirs;  // path -> (files, bytes)
   for (const SourceEntry& e : walk.entries) {
     if (e.type == EntryType::Directory) continue;
-    ++files;
     uint64_t size = e.type == EntryType::File ? e.size : 0;
-    bytes += size;
     sized.push_back(&e);
     for (std::string d = parent_of(e.path); !d.empty(); d = parent_of(d)) {
       auto& [f, b] = dirs[d];
@@ -149,9 +156,6 @@ void check_limits(const WalkResult& walk, const SnapshotLimits& limits,
       b += size;
     }
   }
-  bool too_many = files > limits.max_files;
-  bool too_big = bytes > limits.max_bytes;
-  if (!too_many && !too_big) return;
 
   std::ostringstream msg;
   msg << root.string() << ": snapshot of " << files << " files, " << format_bytes(bytes)

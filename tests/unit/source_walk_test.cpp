@@ -191,3 +191,39 @@ TEST(SourceWalk, UnreadableDirectoryIsAnErrorNamingIt) {
 }
 
 }  // namespace
+
+// Entries come out in byte order of whole paths even where that is not the
+// order of a depth-first walk ('-' and '.' sort before '/'), and a directory
+// appears as an entry exactly when nothing below it is included.
+TEST(SourceWalk, EntriesSortByWholePathAndOnlyEmptyDirectoriesAppear) {
+  TempDir d;
+  for (const char* f : {"a-b", "a.txt", "a0", "a/x", "a/b-c/y", "a/b/z", "b-c", "c.d/e", "~", "A"})
+    write_file(d.path() / f, "x");
+  for (const char* dir : {"b", "e/f/g", "e/f-h", "e/f.i", "ignored-only"})
+    fs::create_directories(d.path() / dir);
+  write_file(d.path() / "ignored-only" / "junk.log", "");
+  write_file(d.path() / ".gitignore", "*.log\n");
+  const WalkResult w = walk_source_tree(d.path());
+  std::vector<std::string> got;
+  for (const auto& e : w.entries) got.push_back(e.path);
+  std::vector<std::string> sorted = got;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(got, sorted);
+  EXPECT_EQ(paths(w), (std::vector<std::string>{
+                          ".gitignore", "A", "a-b", "a.txt", "a/b-c/y", "a/b/z", "a/x", "a0", "b/",
+                          "b-c", "c.d/e", "e/f-h/", "e/f.i/", "e/f/g/", "ignored-only/", "~"}));
+}
+
+// Many directories spread over the walk's threads: the same entries, in the
+// same order, as many times as it is run.
+TEST(SourceWalk, ParallelWalkIsDeterministic) {
+  TempDir d;
+  for (int i = 0; i < 60; ++i)
+    for (int j = 0; j < 5; ++j)
+      write_file(d.path() / ("d" + std::to_string(i)) / ("s" + std::to_string(j % 2)) /
+                     ("f" + std::to_string(j)),
+                 "x");
+  const std::vector<std::string> first = paths(walk_source_tree(d.path()));
+  EXPECT_EQ(first.size(), 300u);
+  for (int run = 0; run < 20; ++run) EXPECT_EQ(paths(walk_source_tree(d.path())), first);
+}
