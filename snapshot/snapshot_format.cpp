@@ -19,15 +19,6 @@ using nlohmann::json;
   throw Error(ErrorKind::BadInput, std::string(where) + ": " + what);
 }
 
-// Stores raw bytes under `key` when UTF-8, else base64 under `key`64.
-void put_bytes(json& j, const std::string& key, const std::string& bytes) {
-  if (is_valid_utf8(bytes)) {
-    j[key] = bytes;
-  } else {
-    j[key + "64"] = base64_encode(bytes);
-  }
-}
-
 std::string get_bytes(const json& j, const std::string& key, std::string_view where) {
   const auto plain = j.find(key);
   const auto encoded = j.find(key + "64");
@@ -76,36 +67,145 @@ std::string_view type_name(EntryType t) {
 
 }  // namespace
 
+namespace {
+
+// Canonical JSON written by hand: a tree node is encoded for every directory
+// on every push, and a generic JSON library spends most of that time on
+// maps. The bytes are nlohmann::json's dump() of the same object (keys
+// sorted, no whitespace, UTF-8 unescaped, control characters as \uXXXX
+// except \b \f \n \r \t); tests/unit/snapshot_format_test.cpp checks
+// the two agree on generated nodes.
+class CanonicalJson {
+ public:
+  explicit CanonicalJson(std::string& out) : out_(out) {}
+  void raw(std::string_view s) { out_.append(s); }
+  void string(std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out_.push_back('"');
+    for (char c : s) {
+      switch (c) {
+        case '"':
+          out_.append("\\\"");
+          break;
+        case '\\':
+          out_.append("\\\\");
+          break;
+        case '\b':
+          out_.append("\\b");
+          break;
+        case '\f':
+          out_.append("\\f");
+          break;
+        case '\n':
+          out_.append("\\n");
+          break;
+        case '\r':
+          out_.append("\\r");
+          break;
+        case '\t':
+          out_.append("\\t");
+          break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            out_.append("\\u00");
+            out_.push_back(kHex[(c >> 4) & 0xf]);
+            out_.push_back(kHex[c & 0xf]);
+          } else {
+            out_.push_back(c);
+          }
+      }
+    }
+    out_.push_back('"');
+  }
+  // ,"key": (the comma unless first)
+  void key(std::string_view k, bool first = false) {
+    if (!first) out_.push_back(',');
+    out_.push_back('"');
+    out_.append(k);
+    out_.append("\":");
+  }
+  void number(uint64_t v) { out_.append(std::to_string(v)); }
+  void digest(const registry::Digest& d) {
+    out_.push_back('"');
+    out_.append(d.algorithm());
+    out_.push_back(':');
+    out_.append(d.hex());
+    out_.push_back('"');
+  }
+  // "key" or "key64" (base64 of non-UTF-8 bytes), in its sorted place.
+  void bytes_key(std::string_view k, const std::string& value, bool first = false) {
+    if (is_valid_utf8(value)) {
+      key(k, first);
+      string(value);
+    } else {
+      key(std::string(k) + "64", first);
+      string(base64_encode(value));
+    }
+  }
+
+ private:
+  std::string& out_;
+};
+
+}  // namespace
+
 std::string encode_tree_node(const TreeNode& node) {
-  json entries = json::array();
-  for (const TreeEntry& e : node.entries) {
-    json j = json::object();
-    put_bytes(j, "name", e.name);
-    j["type"] = type_name(e.type);
-    j["size"] = e.size;
+  std::string out;
+  out.reserve(64 + node.entries.size() * 140 + node.packs.size() * 100);
+  CanonicalJson j(out);
+  j.raw("{\"entries\":[");
+  for (size_t i = 0; i < node.entries.size(); ++i) {
+    const TreeEntry& e = node.entries[i];
+    j.raw(i > 0 ? ",{" : "{");
+    // Keys in byte order: digest exec name name64 offset pack size target
+    // target64 tree type.
     switch (e.type) {
       case EntryType::File:
-        j["digest"] = e.digest.str();
-        if (e.executable) j["exec"] = true;
-        if (e.pack) {
-          j["pack"] = *e.pack;
-          j["offset"] = e.offset;
+        j.key("digest", true);
+        j.digest(e.digest);
+        if (e.executable) {
+          j.key("exec");
+          j.raw("true");
         }
+        j.bytes_key("name", e.name);
+        if (e.pack) {
+          j.key("offset");
+          j.number(e.offset);
+          j.key("pack");
+          j.number(*e.pack);
+        }
+        j.key("size");
+        j.number(e.size);
         break;
       case EntryType::Symlink:
-        put_bytes(j, "target", e.link_target);
+        j.bytes_key("name", e.name, true);
+        j.key("size");
+        j.number(e.size);
+        j.bytes_key("target", e.link_target);
         break;
       case EntryType::Directory:
-        j["tree"] = e.digest.str();
+        j.bytes_key("name", e.name, true);
+        j.key("size");
+        j.number(e.size);
+        j.key("tree");
+        j.digest(e.digest);
         break;
     }
-    entries.push_back(std::move(j));
+    j.key("type");
+    j.string(type_name(e.type));
+    j.raw("}");
   }
-  json packs = json::array();
-  for (const PackRef& p : node.packs)
-    packs.push_back(json{{"digest", p.digest.str()}, {"size", p.size}});
-  // nlohmann::json objects are std::map-backed: keys come out sorted by bytes.
-  return json{{"entries", std::move(entries)}, {"packs", std::move(packs)}}.dump();
+  j.raw("],\"packs\":[");
+  for (size_t i = 0; i < node.packs.size(); ++i) {
+    j.raw(i > 0 ? ",{" : "{");
+    j.key("digest", true);
+    j.digest(node.packs[i].digest);
+    j.key("size");
+    j.number(node.packs[i].size);
+    j.raw("}");
+  }
+  j.raw("]}");
+  return out;
 }
 
 TreeNode decode_tree_node(std::string_view bytes, std::string_view where) {

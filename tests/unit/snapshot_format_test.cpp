@@ -63,6 +63,78 @@ std::vector<Digest> random_digests(size_t n, uint64_t seed) {
   return out;
 }
 
+// The encoding as nlohmann::json writes it: the reference the hand-written
+// encoder must match byte for byte.
+std::string reference_encoding(const TreeNode& node) {
+  using nlohmann::json;
+  auto put_bytes = [](json& j, const std::string& key, const std::string& bytes) {
+    if (is_valid_utf8(bytes))
+      j[key] = bytes;
+    else
+      j[key + "64"] = base64_encode(bytes);
+  };
+  json entries = json::array();
+  for (const TreeEntry& e : node.entries) {
+    json j = json::object();
+    put_bytes(j, "name", e.name);
+    j["size"] = e.size;
+    switch (e.type) {
+      case EntryType::File:
+        j["type"] = "file";
+        j["digest"] = e.digest.str();
+        if (e.executable) j["exec"] = true;
+        if (e.pack) {
+          j["pack"] = *e.pack;
+          j["offset"] = e.offset;
+        }
+        break;
+      case EntryType::Symlink:
+        j["type"] = "symlink";
+        put_bytes(j, "target", e.link_target);
+        break;
+      case EntryType::Directory:
+        j["type"] = "dir";
+        j["tree"] = e.digest.str();
+        break;
+    }
+    entries.push_back(std::move(j));
+  }
+  json packs = json::array();
+  for (const PackRef& p : node.packs)
+    packs.push_back(json{{"digest", p.digest.str()}, {"size", p.size}});
+  return json{{"entries", std::move(entries)}, {"packs", std::move(packs)}}.dump();
+}
+
+// Names and targets that exercise escaping: quotes, backslashes, every
+// control character, DEL, multi-byte UTF-8 and bytes that are not UTF-8.
+std::string random_name(std::mt19937_64& random) {
+  static const std::vector<std::string> pieces = {"a",
+                                                  "Z",
+                                                  "0",
+                                                  ".",
+                                                  "-",
+                                                  "\"",
+                                                  "\\",
+                                                  "/",
+                                                  " ",
+                                                  "\x7f",
+                                                  "\xc3\xa9",
+                                                  "\xe2\x82\xac",
+                                                  "\xf0\x9f\x98\x80",
+                                                  "\xff",
+                                                  "\xc3",
+                                                  "\x80"};
+  std::string out;
+  const size_t n = 1 + random() % 12;
+  for (size_t i = 0; i < n; ++i) {
+    if (random() % 5 == 0)
+      out.push_back(static_cast<char>(1 + random() % 31));
+    else
+      out += pieces[random() % pieces.size()];
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST(SnapshotFormat, TreeNodeBytesAreCanonical) {
@@ -77,6 +149,36 @@ TEST(SnapshotFormat, TreeNodeBytesAreCanonical) {
       "{\"name\":\"sub\",\"size\":24,\"tree\":\"" + sha("{}").str() + "\",\"type\":\"dir\"}" +
       "],\"packs\":[{\"digest\":\"" + sha("ab").str() + "\",\"size\":2}]}";
   EXPECT_EQ(bytes, expected);
+}
+
+TEST(SnapshotFormat, HandWrittenEncoderMatchesNlohmannJson) {
+  std::mt19937_64 random(7);
+  for (int round = 0; round < 500; ++round) {
+    TreeNode node;
+    const size_t packs = random() % 3;
+    for (size_t p = 0; p < packs; ++p)
+      node.packs.push_back({sha(std::to_string(random())), 1 + random() % (1u << 24)});
+    const size_t entries = random() % 8;
+    for (size_t i = 0; i < entries; ++i) {
+      TreeEntry e;
+      e.name = random_name(random);
+      e.type = static_cast<EntryType>(random() % 3);
+      e.size = random() >> (random() % 64);
+      e.digest = sha(e.name);
+      if (e.type == EntryType::File) {
+        e.executable = random() % 2 == 0;
+        if (packs > 0 && random() % 2 == 0) {
+          e.pack = static_cast<uint32_t>(random() % packs);
+          e.offset = random() >> (random() % 64);
+        }
+      } else if (e.type == EntryType::Symlink) {
+        e.link_target = random_name(random);
+      }
+      node.entries.push_back(e);
+    }
+    ASSERT_EQ(encode_tree_node(node), reference_encoding(node)) << "round " << round;
+  }
+  EXPECT_EQ(encode_tree_node(sample_node()), reference_encoding(sample_node()));
 }
 
 TEST(SnapshotFormat, TreeNodeRoundTripsRawNames) {
