@@ -9,11 +9,13 @@
 
 #include "snapshot/source_walk.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/git_cli.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace envbuild::snapshot;
+using envbuild::testing::GitCli;
 using envbuild::testing::run_process;
 using envbuild::testing::TempDir;
 using envbuild::testing::write_file;
@@ -29,36 +31,9 @@ class GitMetadataTest : public ::testing::Test {
   TempDir tmp{"git-meta"};
   fs::path repo() const { return tmp.path() / "repo"; }
 
-  std::map<std::string, std::string> env() const {
-    return {{"HOME", tmp.path().string()},
-            {"GIT_CONFIG_NOSYSTEM", "1"},
-            {"GIT_CONFIG_GLOBAL", (tmp.path() / "gitconfig").string()}};
-  }
-  std::string git(const fs::path& dir, std::vector<std::string> args) {
-    std::vector<std::string> argv = {"git",
-                                     "-C",
-                                     dir.string(),
-                                     "-c",
-                                     "user.name=t",
-                                     "-c",
-                                     "user.email=t@example.com",
-                                     "-c",
-                                     "protocol.file.allow=always"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = run_process(argv, env());
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
-    return r.out;
-  }
-  void make_repo(const fs::path& dir) {
-    fs::create_directories(dir);
-    git(dir, {"init", "-q", "-b", "main"});
-    write_file(dir / ".gitignore", "*.log\n");
-    write_file(dir / "src" / "train.py", "print()\n");
-    write_file(dir / "other" / "x.txt", "x\n");
-    git(dir, {"add", "-A"});
-    git(dir, {"commit", "-q", "-m", "init"});
-  }
+  GitCli git{tmp.path()};
+  std::map<std::string, std::string> env() const { return git.env(); }
+  void make_repo(const fs::path& dir) { git.make_repo(dir); }
   // Dirtiness both ways: libgit2's own status and ours from the walk; they
   // must agree.
   std::string dirty(const fs::path& dir) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/files.hpp"
@@ -191,6 +192,37 @@ TEST_F(SnapshotCli, GitMetadataIsRecordedAndOverridable) {
                              {{"AZUREML_GIT_COMMIT", "abc"}, {"AZUREML_GIT_BUILD_ID", "42"}});
   EXPECT_EQ(o.at("git").at("azureml.git.commit"), "abc");
   EXPECT_EQ(o.at("git").at("azureml.git.build_id"), "42");
+}
+
+// libgit2 and libcurl are loaded only when needed: the first push in a
+// repository reads it with libgit2; an unchanged re-push answers from its
+// memos and loads neither (the dynamic loader reports every library it maps).
+TEST_F(SnapshotCli, UnchangedPushLoadsNeitherLibgit2NorLibcurl) {
+  make_tree();
+  git({"init", "-q", "-b", "main"});
+  git({"add", "-A"});
+  git({"commit", "-q", "-m", "init"});
+  // Old mtimes: no file is racy, so the tree memo is written.
+  for (const auto& item : fs::recursive_directory_iterator(src())) {
+    if (item.is_regular_file() && !item.is_symlink() &&
+        item.path().string().find("/.git/") == std::string::npos)
+      fs::last_write_time(item.path(), fs::file_time_type::clock::now() - std::chrono::hours(1));
+  }
+  const std::map<std::string, std::string> trace = {{"LD_DEBUG", "files"}};
+  auto loads = [](const ProcessResult& r, const std::string& lib) {
+    return r.err.find("file=" + lib) != std::string::npos;
+  };
+  ProcessResult first = snapshot({"push", src().string()}, trace);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_TRUE(loads(first, "libgit2"));
+  EXPECT_FALSE(loads(first, "libcurl"));  // a local store needs no HTTP
+  ProcessResult again = snapshot({"push", src().string()}, trace);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, first.out);  // the same id
+  EXPECT_FALSE(loads(again, "libgit2"));
+  EXPECT_FALSE(loads(again, "libcurl"));
+  EXPECT_NE(json_of({"push", src().string()})["git"].dump().find("azureml.git.commit"),
+            std::string::npos);
 }
 
 TEST_F(SnapshotCli, OverTheLimitUploadsNothingAndSaysWhatToIgnore) {
