@@ -23,15 +23,6 @@ struct StagedFile {
   }
 };
 
-std::string rfc3339_utc(int64_t epoch) {
-  std::time_t t = static_cast<std::time_t>(epoch);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 PackResult pack_directories(const std::vector<std::filesystem::path>& dirs, registry::Store& store,
@@ -41,7 +32,7 @@ PackResult pack_directories(const std::vector<std::filesystem::path>& dirs, regi
   registry::ImageConfig config;
   config.architecture = options.architecture;
   config.os = options.os;
-  config.created = rfc3339_utc(options.layer.source_date_epoch);
+  config.created = registry::rfc3339_utc(options.layer.source_date_epoch);
   for (const auto& e : options.env) config.set_env(e);
   config.working_dir = options.working_dir;
   config.cmd = options.cmd;
@@ -62,12 +53,7 @@ PackResult pack_directories(const std::vector<std::filesystem::path>& dirs, regi
     result.layers.push_back(layer);
   }
 
-  std::string config_bytes = config.to_bytes();
-  result.config.media_type = std::string(registry::media::kOciConfig);
-  result.config.digest = registry::Digest::sha256_of(config_bytes);
-  result.config.size = static_cast<int64_t>(config_bytes.size());
-  registry::MemoryBlobReader config_reader(config_bytes);
-  store.put_blob(result.config, config_reader);
+  result.config = registry::put_image_config(store, config);
 
   registry::ImageManifest manifest;
   manifest.media_type = std::string(registry::media::kOciManifest);

@@ -69,40 +69,19 @@ void collect(Store& src, const ManifestBytes& manifest, Plan& plan, std::set<Dig
 
 }  // namespace
 
-CopyResult copy_image(Store& src, std::string_view src_ref, Store& dst,
-                      const std::optional<std::string>& dst_tag, const CopyOptions& options) {
-  ManifestBytes top = src.get_manifest(src_ref);
-  CopyResult result;
-  result.digest = top.digest;
-  result.media_type = top.media_type;
-  result.size = top.bytes.size();
-
-  // Fast path for a repeated push: a registry only accepts a manifest whose
-  // blobs it holds, so if it has this exact manifest, only the tag is left.
-  bool dst_is_registry = !dst.registry_repository().empty();
-  if (dst_is_registry && dst.find_manifest(top.digest.str())) {
-    if (options.observer) options.observer->planned(0, 0);
-    if (dst_tag) dst.put_manifest(top, dst_tag);
-    result.manifests = dst_tag ? 1 : 0;
-    return result;
-  }
-
-  Plan plan;
-  std::set<Digest> seen_blobs, seen_manifests{top.digest};
-  collect(src, top, plan, seen_blobs, seen_manifests, 0);
-  plan.manifests.emplace_back(top, dst_tag);
-
+void copy_blobs(Store& src, Store& dst, const std::vector<Descriptor>& blobs,
+                const CopyOptions& options, CopyResult& result) {
   uint64_t total = 0;
-  for (const auto& b : plan.blobs) total += static_cast<uint64_t>(b.size);
-  if (options.observer) options.observer->planned(plan.blobs.size(), total);
+  for (const auto& b : blobs) total += static_cast<uint64_t>(b.size);
+  if (options.observer) options.observer->planned(blobs.size(), total);
 
   auto [src_host, src_repo] = split_registry_repository(src.registry_repository());
   auto [dst_host, dst_repo] = split_registry_repository(dst.registry_repository());
   bool can_mount = !src_repo.empty() && src_host == dst_host && src_repo != dst_repo;
 
   std::mutex result_mutex;
-  run_parallel(plan.blobs.size(), options.parallel, [&](size_t i) {
-    const Descriptor& blob = plan.blobs[i];
+  run_parallel(blobs.size(), options.parallel, [&](size_t i) {
+    const Descriptor& blob = blobs[i];
     BlobAction action = BlobAction::Copied;
     if (auto size = dst.stat_blob(blob.digest)) {
       if (*size != blob.size) {
@@ -134,6 +113,32 @@ CopyResult copy_image(Store& src, std::string_view src_ref, Store& dst,
         break;
     }
   });
+}
+
+CopyResult copy_image(Store& src, std::string_view src_ref, Store& dst,
+                      const std::optional<std::string>& dst_tag, const CopyOptions& options) {
+  ManifestBytes top = src.get_manifest(src_ref);
+  CopyResult result;
+  result.digest = top.digest;
+  result.media_type = top.media_type;
+  result.size = top.bytes.size();
+
+  // Fast path for a repeated push: a registry only accepts a manifest whose
+  // blobs it holds, so if it has this exact manifest, only the tag is left.
+  bool dst_is_registry = !dst.registry_repository().empty();
+  if (dst_is_registry && dst.find_manifest(top.digest.str())) {
+    if (options.observer) options.observer->planned(0, 0);
+    if (dst_tag) dst.put_manifest(top, dst_tag);
+    result.manifests = dst_tag ? 1 : 0;
+    return result;
+  }
+
+  Plan plan;
+  std::set<Digest> seen_blobs, seen_manifests{top.digest};
+  collect(src, top, plan, seen_blobs, seen_manifests, 0);
+  plan.manifests.emplace_back(top, dst_tag);
+
+  copy_blobs(src, dst, plan.blobs, options, result);
 
   for (const auto& [manifest, tag] : plan.manifests) {
     dst.put_manifest(manifest, tag);

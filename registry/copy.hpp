@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "registry/descriptor.hpp"
 #include "registry/store.hpp"
@@ -46,5 +47,12 @@ struct CopyResult {
 // write (nullopt: stored by digest only).
 CopyResult copy_image(Store& src, std::string_view src_ref, Store& dst,
                       const std::optional<std::string>& dst_tag, const CopyOptions& options = {});
+
+// The blob part of a copy: each of `blobs` (unique by digest) that `dst`
+// lacks is mounted from `src`'s repository when both are repositories of
+// one registry, else copied; counts go to `result`. Manifests are the
+// caller's.
+void copy_blobs(Store& src, Store& dst, const std::vector<Descriptor>& blobs,
+                const CopyOptions& options, CopyResult& result);
 
 }  // namespace envbuild::registry

@@ -1,6 +1,11 @@
 #include "registry/image_config.hpp"
 
+#include <ctime>
+
+#include "registry/blob_io.hpp"
 #include "registry/error.hpp"
+#include "registry/media_types.hpp"
+#include "registry/store.hpp"
 
 namespace envbuild::registry {
 
@@ -163,6 +168,26 @@ std::optional<std::string> ImageConfig::get_env(std::string_view key) const {
 void ImageConfig::add_layer(const Digest& diff_id, std::string created_by, std::string created_at) {
   diff_ids.push_back(diff_id);
   history.push_back(HistoryEntry{std::move(created_at), std::move(created_by), {}, false});
+}
+
+std::string rfc3339_utc(int64_t epoch_seconds) {
+  std::time_t t = static_cast<std::time_t>(epoch_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Descriptor put_image_config(Store& store, const ImageConfig& config) {
+  const std::string bytes = config.to_bytes();
+  Descriptor d;
+  d.media_type = std::string(media::kOciConfig);
+  d.digest = Digest::sha256_of(bytes);
+  d.size = static_cast<int64_t>(bytes.size());
+  MemoryBlobReader reader(bytes);
+  store.put_blob(d, reader);
+  return d;
 }
 
 }  // namespace envbuild::registry

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "registry/descriptor.hpp"
 #include "registry/digest.hpp"
 
 namespace envbuild::registry {
@@ -47,5 +48,13 @@ struct ImageConfig {
   nlohmann::ordered_json unknown_top_;
   nlohmann::ordered_json unknown_config_;
 };
+
+// "1970-01-01T00:00:00Z" for an epoch in seconds: how image configs and
+// history entries stamp a reproducible build.
+std::string rfc3339_utc(int64_t epoch_seconds);
+
+class Store;
+// Serializes `config`, stores it in `store` and returns its descriptor.
+Descriptor put_image_config(Store& store, const ImageConfig& config);
 
 }  // namespace envbuild::registry

@@ -39,7 +39,15 @@ StoreLocation open_registry(std::string_view text, const LocationOptions& option
   ro.docker_config_dir = options.docker_config_dir;
   ro.verbose = options.verbose;
   StoreLocation loc;
-  loc.store = std::make_unique<RegistryStore>(RegistryEndpoint{ref.domain(), ref.path()}, ro);
+  RegistryEndpoint endpoint{ref.domain(), ref.path()};
+  if (auto m = options.registry_mirrors.find(ref.domain()); m != options.registry_mirrors.end()) {
+    const std::string& mirror = m->second;
+    const size_t slash = mirror.find('/');
+    endpoint.host = mirror.substr(0, slash);
+    if (slash != std::string::npos)
+      endpoint.repository = mirror.substr(slash + 1) + "/" + ref.path();
+  }
+  loc.store = std::make_unique<RegistryStore>(endpoint, ro);
   loc.is_registry = true;
   if (ref.digest()) {
     loc.ref = ref.digest()->str();
@@ -113,6 +121,24 @@ StoreLocation open_location(std::string_view text, const LocationOptions& option
   loc.tag = ref_name;
   loc.display = "local:" + ref_name + (digest ? "@" + digest->str() : "");
   return loc;
+}
+
+void add_registry_mirrors(std::string_view text, std::map<std::string, std::string>& mirrors) {
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    std::string_view entry = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    if (entry.empty()) continue;
+    const size_t eq = entry.find('=');
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 == entry.size()) {
+      throw Error(ErrorKind::BadInput, "registry mirror '" + std::string(entry.substr(0, 200)) +
+                                           "': expected REGISTRY=MIRROR, e.g. "
+                                           "docker.io=mirror.example.com");
+    }
+    std::string host(entry.substr(0, eq));
+    if (host == "index.docker.io" || host == "registry-1.docker.io") host = "docker.io";
+    mirrors[host] = std::string(entry.substr(eq + 1));
+  }
 }
 
 }  // namespace envbuild::registry

@@ -8,6 +8,7 @@
 //                           looks like a host (has '.' or ':' or is
 //                           localhost), else a name in the default store.
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,10 @@ namespace envbuild::registry {
 struct LocationOptions {
   std::filesystem::path default_store_dir;  // the embedded default store
   std::vector<std::string> insecure_registries;
+  // Registry host -> "MIRROR_HOST[/PATH_PREFIX]": references to the host are
+  // served from the mirror (air-gapped sites, pull-through caches, tests);
+  // messages keep naming the original reference.
+  std::map<std::string, std::string> registry_mirrors;
   std::optional<std::filesystem::path> docker_config_dir;
   bool verbose = false;
 };
@@ -36,5 +41,10 @@ struct StoreLocation {
 };
 
 StoreLocation open_location(std::string_view text, const LocationOptions& options);
+
+// Parses "REGISTRY=MIRROR[,REGISTRY=MIRROR...]" (the --registry-mirror flag
+// and ENVBUILD_REGISTRY_MIRRORS) into `mirrors`; Error(BadInput) naming the
+// entry when malformed.
+void add_registry_mirrors(std::string_view text, std::map<std::string, std::string>& mirrors);
 
 }  // namespace envbuild::registry

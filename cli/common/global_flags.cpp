@@ -13,6 +13,9 @@ void GlobalFlags::add_to(CLI::App& app) {
   app.add_flag("-q,--quiet", quiet, "No progress output");
   app.add_option("--insecure-registry", insecure_registries,
                  "Allow plain HTTP to this registry host (loopback is always allowed)");
+  app.add_option("--registry-mirror", registry_mirrors,
+                 "REGISTRY=MIRROR: serve references to REGISTRY from MIRROR[/PREFIX] (also "
+                 "$ENVBUILD_REGISTRY_MIRRORS, comma-separated)");
   app.add_option("--store", store_dir,
                  "Local store directory (default: $ENVBUILD_HOME or ~/.local/share/envbuild)");
   app.add_option("--parallel", parallel, "Concurrent blob transfers")->check(CLI::Range(1, 64));
@@ -33,6 +36,10 @@ registry::LocationOptions GlobalFlags::location_options() const {
   registry::LocationOptions o;
   o.default_store_dir = local_store_dir();
   o.insecure_registries = insecure_registries;
+  if (const char* env = std::getenv("ENVBUILD_REGISTRY_MIRRORS"))
+    registry::add_registry_mirrors(env, o.registry_mirrors);
+  for (const std::string& m : registry_mirrors)
+    registry::add_registry_mirrors(m, o.registry_mirrors);
   o.verbose = verbose;
   return o;
 }

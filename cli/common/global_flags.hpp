@@ -15,7 +15,8 @@ struct GlobalFlags {
   bool verbose = false;
   bool quiet = false;
   std::vector<std::string> insecure_registries;
-  std::string store_dir;  // overrides the default local store
+  std::vector<std::string> registry_mirrors;  // REGISTRY=MIRROR
+  std::string store_dir;                      // overrides the default local store
   size_t parallel = 4;
 
   void add_to(CLI::App& app);
