@@ -8,5 +8,7 @@ Command add_copy_command(CLI::App& root, const GlobalFlags& flags);
 Command add_inspect_command(CLI::App& root, const GlobalFlags& flags);
 Command add_store_command(CLI::App& root, const GlobalFlags& flags);
 Command add_pack_command(CLI::App& root, const GlobalFlags& flags);
+Command add_create_command(CLI::App& root, const GlobalFlags& flags);
+Command add_curated_command(CLI::App& root, const GlobalFlags& flags);
 
 }  // namespace envbuild::cli
