@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Fresh Debian 12 -> installed dependencies, a build, and the main job:
-# pack the example project into an image in the local store, inspect it,
-# snapshot the project's code into the same store and show the snapshot.
+# build the example environment definition into an image in the local store
+# (a second run is a cache hit), inspect it, snapshot the project's code into
+# the same store and show the snapshot, verify the store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-./build/envbuild pack --to hello-train:latest examples/hello-train
-./build/envbuild inspect hello-train:latest
+scripts/make-example-base.sh
+./build/envbuild create examples/hello-train/environment.yml
+ref=$(./build/envbuild --quiet create examples/hello-train/environment.yml)
+./build/envbuild inspect "$ref"
 ./build/snapshot push examples/hello-train
 ./build/snapshot show "$(./build/snapshot --quiet push examples/hello-train)"
 ./build/envbuild store verify
