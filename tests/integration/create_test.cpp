@@ -130,6 +130,20 @@ TEST_F(CreateTest, UserManagedDefinitionBuildsOnBusyboxThenHitsTheCache) {
   EXPECT_NE(slurp(tmp.path() / "log.txt").find("spec hash"), std::string::npos);
 }
 
+// A base from the local store itself (what scripts/setup.sh does).
+TEST_F(CreateTest, BaseFromTheLocalStore) {
+  write_file(tmp.path() / "rootfs" / "bin" / "tool", "#!/bin/sh\necho tool\n", 0755);
+  ProcessResult packed =
+      envbuild({"--json", "pack", "--to", "base:1", (tmp.path() / "rootfs").string()});
+  ASSERT_EQ(packed.exit_code, 0) << packed.err;
+  const std::string base_digest = json::parse(packed.out)["digest"];
+  const json built = create_json({user_managed("local:base:1")});
+  EXPECT_EQ(built["outcome"], "built");
+  EXPECT_EQ(built["base"]["reference"], "local:base:1");
+  EXPECT_EQ(built["base"]["digest"], base_digest);
+  EXPECT_EQ(built["base_layers"]["present"], 1);  // the same store: nothing to copy
+}
+
 TEST_F(CreateTest, DryRunWritesNothingAndPackagesAreRefusedUntilTheyCanBeInstalled) {
   const std::string def = user_managed(busybox_oci());
   ProcessResult plan = envbuild({"create", def, "--dry-run"});
