@@ -185,8 +185,10 @@ CreateResult create_environment(const EnvironmentDefinition& def, const CreateOp
     return r;
   }
 
-  const AssembledImage image = assemble_environment_image(
-      def, canonical_definition(def, base_ref), lock, base, *target.store, options.assemble, log);
+  const ImageAdditions additions;
+  const AssembledImage image =
+      assemble_environment_image(def, canonical_definition(def, base_ref), lock, base, additions,
+                                 *target.store, options.assemble, log);
   r.base_layers = image.base_layers;
   r.base_layers_present = image.base_blobs_present;
   r.base_layers_mounted = image.base_blobs_mounted;

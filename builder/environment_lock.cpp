@@ -16,8 +16,12 @@ nlohmann::json EnvironmentLock::to_json() const {
     j["packages"].push_back({{"manager", p.manager},
                              {"name", p.name},
                              {"version", p.version},
+                             {"build", p.build},
+                             {"channel", p.channel},
+                             {"subdir", p.subdir},
                              {"url", p.url},
                              {"sha256", p.sha256},
+                             {"md5", p.md5},
                              {"size", p.size}});
   }
   return j;
@@ -34,9 +38,18 @@ EnvironmentLock EnvironmentLock::from_json(const nlohmann::json& j, const std::s
     const std::string digest = j.at("base").at("digest").get<std::string>();
     if (!digest.empty()) lock.base_digest = registry::Digest::parse(digest);
     for (const auto& p : j.at("packages")) {
-      lock.packages.push_back({p.at("manager").get<std::string>(), p.at("name").get<std::string>(),
-                               p.at("version").get<std::string>(), p.at("url").get<std::string>(),
-                               p.at("sha256").get<std::string>(), p.at("size").get<uint64_t>()});
+      LockedPackage l;
+      l.manager = p.at("manager").get<std::string>();
+      l.name = p.at("name").get<std::string>();
+      l.version = p.at("version").get<std::string>();
+      l.build = p.value("build", "");
+      l.channel = p.value("channel", "");
+      l.subdir = p.value("subdir", "");
+      l.url = p.at("url").get<std::string>();
+      l.sha256 = p.value("sha256", "");
+      l.md5 = p.value("md5", "");
+      l.size = p.at("size").get<uint64_t>();
+      lock.packages.push_back(std::move(l));
     }
     return lock;
   } catch (const nlohmann::json::exception& e) {

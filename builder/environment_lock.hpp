@@ -15,8 +15,12 @@ struct LockedPackage {
   std::string manager;  // "conda" or "pip"
   std::string name;
   std::string version;
-  std::string url;
+  std::string build;    // conda build string
+  std::string channel;  // canonical channel URL (credentials stripped)
+  std::string subdir;   // "linux-64", "noarch"
+  std::string url;      // credentials stripped
   std::string sha256;
+  std::string md5;      // only when the channel gives no sha256
   uint64_t size = 0;
 };
 

@@ -18,6 +18,7 @@
 #include "registry/compress_stream.hpp"
 #include "registry/error.hpp"
 #include "registry/scoped_utf8_locale.hpp"
+#include "registry/tar_source.hpp"
 #include "registry/unique_fd.hpp"
 
 namespace envbuild::registry {
@@ -29,45 +30,6 @@ namespace {
 constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueName = ".wh..wh..opq";
 constexpr size_t kMaxPathBytes = 4096;
-
-// Pulls decompressed tar bytes for libarchive, hashing them (DiffID) and
-// enforcing the size bound. Exceptions are parked, never thrown through C.
-struct TarSource {
-  ByteSource* source = nullptr;
-  std::vector<char> buf;
-  Hasher diff;
-  uint64_t size = 0;
-  uint64_t limit = 0;
-  std::string name;
-  std::exception_ptr error;
-
-  size_t pull() {
-    size_t n = source->read(buf.data(), buf.size());
-    size += n;
-    if (size > limit)
-      throw Error(ErrorKind::BadInput, name + " exceeds the uncompressed size limit of " +
-                                           std::to_string(limit) + " bytes");
-    diff.update(buf.data(), n);
-    return n;
-  }
-};
-
-la_ssize_t tar_read_cb(struct archive* a, void* ctx, const void** out) {
-  auto* src = static_cast<TarSource*>(ctx);
-  try {
-    size_t n = src->pull();
-    *out = src->buf.data();
-    return static_cast<la_ssize_t>(n);
-  } catch (...) {
-    src->error = std::current_exception();
-    archive_set_error(a, EIO, "layer stream failed");
-    return -1;
-  }
-}
-
-struct ReadArchiveDeleter {
-  void operator()(struct archive* a) const { archive_read_free(a); }
-};
 
 std::string join(const std::vector<std::string>& comps, size_t n) {
   std::string out;

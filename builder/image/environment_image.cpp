@@ -39,21 +39,29 @@ std::string oci_layer_type(const std::string& media_type) {
 
 std::string pretty(const nlohmann::json& j) { return j.dump(2) + "\n"; }
 
+// PATH when the base sets none (Docker's default).
+constexpr const char* kStandardPath =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 }  // namespace
 
 std::vector<registry::LayerEntry> metadata_layer_entries(const nlohmann::json& canonical_definition,
-                                                         const EnvironmentLock& lock) {
+                                                         const EnvironmentLock& lock,
+                                                         std::vector<registry::LayerEntry> more) {
   const std::string dir(kMetadataDir);
-  return {registry::LayerEntry::directory("etc"), registry::LayerEntry::directory(dir),
-          registry::LayerEntry::bytes(dir + "/definition.json", pretty(canonical_definition)),
-          registry::LayerEntry::bytes(dir + "/lock.json", pretty(lock.to_json()))};
+  std::vector<registry::LayerEntry> entries = {
+      registry::LayerEntry::directory("etc"), registry::LayerEntry::directory(dir),
+      registry::LayerEntry::bytes(dir + "/definition.json", pretty(canonical_definition)),
+      registry::LayerEntry::bytes(dir + "/lock.json", pretty(lock.to_json()))};
+  for (registry::LayerEntry& e : more) entries.push_back(std::move(e));
+  return entries;
 }
 
 AssembledImage assemble_environment_image(const EnvironmentDefinition& def,
                                           const nlohmann::json& canonical,
                                           const EnvironmentLock& lock, const BaseImage& base,
-                                          registry::Store& dst, const AssembleOptions& options,
-                                          BuildLog& log) {
+                                          const ImageAdditions& additions, registry::Store& dst,
+                                          const AssembleOptions& options, BuildLog& log) {
   AssembledImage out;
   out.base_layers = base.image.layers.size();
 
@@ -75,10 +83,12 @@ AssembledImage assemble_environment_image(const EnvironmentDefinition& def,
     log.line("base scratch: no layers");
   }
 
-  // The builder's own layers: for now the metadata layer.
+  // The installers' layers (already in `dst`), then the metadata layer.
+  for (const BuilderLayer& l : additions.layers) out.new_layers.push_back(l.info);
   StagedFile staged(options.temp_dir);
   registry::LayerInfo meta =
-      registry::write_layer(metadata_layer_entries(canonical, lock), staged.path, options.layer);
+      registry::write_layer(metadata_layer_entries(canonical, lock, additions.metadata_entries),
+                            staged.path, options.layer);
   {
     registry::FileBlobReader reader(staged.path);
     dst.put_blob(meta.blob, reader);
@@ -91,13 +101,20 @@ AssembledImage assemble_environment_image(const EnvironmentDefinition& def,
   registry::ImageConfig config = base.config;
   const std::string created = registry::rfc3339_utc(options.layer.source_date_epoch);
   config.created = created;
+  if (!config.get_env("PATH")) config.set_env(std::string("PATH=") + kStandardPath);
+  if (!additions.path_prepend.empty()) {
+    std::string path;
+    for (const std::string& dir : additions.path_prepend) path += dir + ":";
+    config.set_env("PATH=" + path + *config.get_env("PATH"));
+  }
+  for (const auto& [key, value] : additions.env) config.set_env(key + "=" + value);
   for (const auto& [key, value] : def.variables) config.set_env(key + "=" + value);
   for (const auto& [key, value] : def.environment_variables) config.set_env(key + "=" + value);
-  if (!config.get_env("PATH"))
-    config.set_env("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   config.labels[std::string(kSpecHashKey)] = lock.spec_hash;
   config.labels[std::string(kLockHashKey)] = lock.hash();
   config.labels[std::string(kBuilderFormatKey)] = std::to_string(kBuilderFormatVersion);
+  for (const BuilderLayer& l : additions.layers)
+    config.add_layer(l.info.diff_id, l.created_by, created);
   config.add_layer(meta.diff_id,
                    "envbuild create: /" + std::string(kMetadataDir) + " (definition and lock)",
                    created);

@@ -7,6 +7,7 @@
 // the canonical definition, the lock and SOURCE_DATE_EPOCH: the same inputs
 // give the same digest on any machine.
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
@@ -41,16 +42,32 @@ struct AssembledImage {
   size_t base_blobs_copied = 0, base_blobs_mounted = 0, base_blobs_present = 0;
 };
 
+// A layer a package installer already wrote into the target store.
+struct BuilderLayer {
+  registry::LayerInfo info;
+  std::string created_by;  // the history entry
+};
+
+// What the package installers add on top of the base.
+struct ImageAdditions {
+  std::vector<BuilderLayer> layers;  // in order, between the base and the metadata layer
+  // More entries for the last (metadata) layer, e.g. conda-meta/history.
+  std::vector<registry::LayerEntry> metadata_entries;
+  std::vector<std::string> path_prepend;   // prepended to PATH, first first
+  std::map<std::string, std::string> env;  // set before the definition's own variables
+};
+
 // Writes every blob into `dst` and returns the manifest to put.
 AssembledImage assemble_environment_image(const EnvironmentDefinition& def,
                                           const nlohmann::json& canonical_definition,
                                           const EnvironmentLock& lock, const BaseImage& base,
-                                          registry::Store& dst, const AssembleOptions& options,
-                                          BuildLog& log);
+                                          const ImageAdditions& additions, registry::Store& dst,
+                                          const AssembleOptions& options, BuildLog& log);
 
 // The metadata layer's entries: etc/envbuild/definition.json (the canonical
-// definition) and etc/envbuild/lock.json.
-std::vector<registry::LayerEntry> metadata_layer_entries(const nlohmann::json& canonical_definition,
-                                                         const EnvironmentLock& lock);
+// definition) and etc/envbuild/lock.json, plus `more`.
+std::vector<registry::LayerEntry> metadata_layer_entries(
+    const nlohmann::json& canonical_definition, const EnvironmentLock& lock,
+    std::vector<registry::LayerEntry> more = {});
 
 }  // namespace envbuild::builder
