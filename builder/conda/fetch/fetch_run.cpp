@@ -171,7 +171,8 @@ void FetchRun::begin(Entry& e, registry::FileLock lock) {
   e.sink = std::make_unique<ArchiveSink>(e.record, e.paths.archive, e.what, e.shown);
   size_t id = static_cast<size_t>(&e - entries_.data());
   downloading_.push_back(id);
-  pool().add({id, e.record.url, e.what, e.sink.get()});
+  const std::string url = options_.request_url ? options_.request_url(e.record.url) : e.record.url;
+  pool().add({id, url, e.what, e.sink.get()});
 }
 
 void FetchRun::complete(const DownloadDone& done) {

@@ -77,6 +77,10 @@ struct FetchOptions {
   std::chrono::milliseconds retry_base{500};
   // Hosts ("host" or "host:port") allowed over plain http besides loopback.
   std::vector<std::string> insecure_hosts;
+  // The URL to request for a record's public URL: a private channel's
+  // credentials are added back here (Channel::request_url) and never appear
+  // in a record, a message or the cache. Empty: the record's URL as it is.
+  std::function<std::string(const std::string& public_url)> request_url;
 };
 
 struct FetchResult {
