@@ -3,6 +3,8 @@
 #include <memory>
 
 #include "builder/build_log_store.hpp"
+#include "builder/conda/install/conda_install.hpp"
+#include "builder/conda/install/lock_files.hpp"
 #include "builder/curated/curated_catalog.hpp"
 #include "builder/image/base_image.hpp"
 #include "registry/copy.hpp"
@@ -55,13 +57,12 @@ void refuse_unbuildable(const EnvironmentDefinition& def) {
                     ": Dockerfile builds (build: or a Dockerfile) are not available in "
                     "this version of envbuild yet");
   }
-  if (def.has_packages() && !def.user_managed_dependencies) {
+  if (!def.pip_packages.empty() && !def.user_managed_dependencies) {
     throw Error(ErrorKind::BadInput,
-                def.source + ": installs " + std::to_string(def.conda_packages.size()) +
-                    " conda and " + std::to_string(def.pip_packages.size()) +
-                    " pip packages; package installation is not available in this version of "
-                    "envbuild yet (definitions without packages, or with "
-                    "python.user_managed_dependencies: true, build)");
+                def.source + ": installs " + std::to_string(def.pip_packages.size()) +
+                    " pip packages; pip installation is not available in this version of envbuild "
+                    "yet (conda packages are; move the pip packages to conda where they exist "
+                    "there)");
   }
 }
 
@@ -125,6 +126,13 @@ CreateResult create_environment(const EnvironmentDefinition& def, const CreateOp
   std::optional<registry::ManifestBytes> cached = target.store->find_manifest(r.cache_tag);
   if (cached && !options.refresh) {
     r.plan.push_back("cache hit: " + r.cache_tag + " in " + r.store);
+    if (options.lock_out) {
+      if (std::optional<EnvironmentLock> lock = read_image_lock(*target.store, *cached))
+        conda::write_lock_file(*options.lock_out, *lock,
+                               def.conda.subdir.empty()
+                                   ? TargetPlatform::parse(def.platform).conda_subdir()
+                                   : def.conda.subdir);
+    }
     if (options.dry_run) return finish(*cached, Outcome::Planned);
     tag_image(*target.store, *cached, tags, r.cache_tag);
     return finish(*cached, Outcome::CacheHit);
@@ -156,10 +164,20 @@ CreateResult create_environment(const EnvironmentDefinition& def, const CreateOp
   lock.platform = platform.oci();
   lock.base_reference = base.reference;
   lock.base_digest = base.manifest;
+  std::optional<conda::CondaResolution> conda_resolution;
+  if (def.installs_conda()) {
+    conda_resolution = conda::resolve_conda(def, base, platform, options.conda, log);
+    lock.packages = conda::locked_packages(*conda_resolution);
+  }
   r.lock_hash = lock.hash();
+  if (options.lock_out)
+    conda::write_lock_file(*options.lock_out, lock,
+                           conda_resolution ? conda_resolution->subdir : platform.conda_subdir());
   r.base_digest = base.manifest;
-  log.line("resolved " + base.reference + " to " + base.manifest.str() + "; lock hash " +
-           r.lock_hash);
+  log.line("resolved " +
+           (base.scratch() ? std::string("scratch (no base layers)")
+                           : base.reference + " to " + base.manifest.str()) +
+           "; lock hash " + r.lock_hash);
 
   if (cached && annotation(*cached, kLockHashKey) == r.lock_hash) {
     r.plan.push_back("refresh: the lock is unchanged; " + r.cache_tag + " stays");
@@ -176,6 +194,13 @@ CreateResult create_environment(const EnvironmentDefinition& def, const CreateOp
       present += target.store->has_blob(layer.digest) ? 1 : 0;
     r.plan.push_back("  " + std::to_string(present) + " already in " + r.store + ", " +
                      std::to_string(base.image.layers.size() - present) + " to copy or mount");
+    if (conda_resolution) {
+      r.plan.push_back("conda: " + std::to_string(conda_resolution->records.size()) +
+                       " packages, one layer each:");
+      for (const conda::PackageRecord& p : conda_resolution->records)
+        r.plan.push_back("  " + p.dist_name() + " (" + p.subdir + ", " + std::to_string(p.size) +
+                         " bytes)");
+    }
     r.plan.push_back("layer /" + std::string(kMetadataDir) + ": definition.json, lock.json");
     std::string tag_list;
     for (const std::string& t : tags) tag_list += (tag_list.empty() ? "" : ", ") + t;
@@ -185,7 +210,11 @@ CreateResult create_environment(const EnvironmentDefinition& def, const CreateOp
     return r;
   }
 
-  const ImageAdditions additions;
+  ImageAdditions additions;
+  if (conda_resolution) {
+    additions = conda::install_conda(*conda_resolution, def, options.conda, options.assemble.layer,
+                                     *target.store, options.assemble.temp_dir, log);
+  }
   const AssembledImage image =
       assemble_environment_image(def, canonical_definition(def, base_ref), lock, base, additions,
                                  *target.store, options.assemble, log);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "builder/build_log.hpp"
+#include "builder/conda/install/conda_install.hpp"
 #include "builder/definition/canonical_definition.hpp"
 #include "builder/definition/environment_definition.hpp"
 #include "builder/environment_lock.hpp"
@@ -30,6 +31,8 @@ struct CreateOptions {
   std::string curated_source;
   registry::LocationOptions locations;
   AssembleOptions assemble;
+  conda::CondaOptions conda;
+  std::optional<std::filesystem::path> lock_out;  // write the lock here (a build or --dry-run)
 };
 
 struct CreateResult {

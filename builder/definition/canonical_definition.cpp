@@ -18,7 +18,7 @@ nlohmann::json sorted_unique(const std::vector<std::string>& items) {
 }  // namespace
 
 std::string normalize_base_reference(const std::string& text) {
-  if (text.rfind("local:", 0) == 0 || text.rfind("oci:", 0) == 0) return text;
+  if (text == "scratch" || text.rfind("local:", 0) == 0 || text.rfind("oci:", 0) == 0) return text;
   std::string_view ref = text;
   if (ref.rfind("docker://", 0) == 0) ref.remove_prefix(9);
   return registry::Reference::parse(ref).str();
@@ -46,6 +46,17 @@ nlohmann::json canonical_definition(const EnvironmentDefinition& def, const std:
   j["variables"] = def.variables;
   j["environment_variables"] = def.environment_variables;
   j["user_managed_dependencies"] = def.user_managed_dependencies;
+  // Only what changes a conda install, and only when there is one: adding
+  // these keys to every hash would move every cache tag.
+  if (def.installs_conda()) {
+    nlohmann::json conda = nlohmann::json::object();
+    if (!def.conda.subdir.empty()) conda["subdir"] = def.conda.subdir;
+    if (!def.conda.channel_alias.empty()) conda["channel_alias"] = def.conda.channel_alias;
+    if (!def.conda.channel_priority.empty() && def.conda.channel_priority != "strict")
+      conda["channel_priority"] = def.conda.channel_priority;
+    if (!def.conda.lock_sha256.empty()) conda["lock_sha256"] = def.conda.lock_sha256;
+    if (!conda.empty()) j["conda_settings"] = conda;
+  }
   return j;
 }
 

@@ -21,7 +21,8 @@ inline constexpr int kBuilderFormatVersion = 1;
 // glibc 2.36, which conda-forge's linux-64 packages need.
 inline constexpr const char* kDefaultBaseImage = "docker.io/library/debian:12-slim";
 
-// `image:` text as a location: "local:..." and "oci:..." stay as they are;
+// `image:` text as a location: "scratch" (the empty image), "local:..." and
+// "oci:..." stay as they are;
 // anything else is a registry reference in docker's normalized form
 // ("ubuntu:22.04" -> "docker.io/library/ubuntu:22.04"). Error(BadInput) for
 // a malformed reference.

@@ -18,6 +18,15 @@ struct BuildContext {
   std::string content_hash;     // sha256 hex over the context's names, modes and bytes
 };
 
+// How conda packages are resolved: set by the command line, not the file,
+// yet part of the identity, since each changes what gets installed.
+struct CondaSettings {
+  std::string subdir;            // empty: the target platform's (linux-64, ...)
+  std::string channel_alias;     // empty: https://conda.anaconda.org
+  std::string channel_priority;  // empty: strict
+  std::string lock_sha256;       // --lock FILE: the file's content hash
+};
+
 struct EnvironmentDefinition {
   // --- identity: everything here feeds the spec hash ---
   std::optional<std::string> base_image;    // as written; none: the builder's default
@@ -31,6 +40,7 @@ struct EnvironmentDefinition {
   bool user_managed_dependencies = false;  // the base image brings its own packages
   std::optional<BuildContext> build;
   std::string platform = "linux/amd64";
+  CondaSettings conda;
 
   // --- description: not part of the identity ---
   std::string name;
@@ -41,6 +51,7 @@ struct EnvironmentDefinition {
   std::string format;  // "conda", "azureml", "requirements", "curated"
 
   bool has_packages() const { return !conda_packages.empty() || !pip_packages.empty(); }
+  bool installs_conda() const { return !conda_packages.empty() && !user_managed_dependencies; }
 };
 
 }  // namespace envbuild::builder

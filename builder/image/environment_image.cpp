@@ -8,6 +8,8 @@
 #include "registry/blob_io.hpp"
 #include "registry/copy.hpp"
 #include "registry/error.hpp"
+#include "registry/layer_scan.hpp"
+#include "registry/manifest.hpp"
 #include "registry/media_types.hpp"
 
 namespace envbuild::builder {
@@ -138,6 +140,24 @@ AssembledImage assemble_environment_image(const EnvironmentDefinition& def,
   log.line("image " + out.manifest.digest.str() + ": " + std::to_string(manifest.layers.size()) +
            " layers, config " + out.config.digest.str());
   return out;
+}
+
+std::optional<EnvironmentLock> read_image_lock(registry::Store& store,
+                                               const registry::ManifestBytes& manifest) {
+  const registry::ImageManifest image = registry::ImageManifest::parse(manifest);
+  if (image.layers.empty()) return std::nullopt;
+  const std::string wanted = std::string(kMetadataDir) + "/lock.json";
+  std::optional<std::string> text;
+  auto blob = store.open_blob(image.layers.back());
+  registry::scan_layer(*blob, "layer " + image.layers.back().digest.str(),
+                       [&](const registry::ScannedEntry& e, const registry::ReadContent& read) {
+                         if (e.type == registry::ScannedEntry::Type::File && e.path == wanted)
+                           text = read(16u << 20);
+                       });
+  if (!text) return std::nullopt;
+  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return EnvironmentLock::from_json(j, manifest.digest.str() + " /" + wanted);
 }
 
 }  // namespace envbuild::builder

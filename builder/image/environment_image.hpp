@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -63,6 +64,11 @@ AssembledImage assemble_environment_image(const EnvironmentDefinition& def,
                                           const EnvironmentLock& lock, const BaseImage& base,
                                           const ImageAdditions& additions, registry::Store& dst,
                                           const AssembleOptions& options, BuildLog& log);
+
+// The lock an image built by envbuild carries (/etc/envbuild/lock.json in
+// its last layer); nullopt for other images.
+std::optional<EnvironmentLock> read_image_lock(registry::Store& store,
+                                               const registry::ManifestBytes& manifest);
 
 // The metadata layer's entries: etc/envbuild/definition.json (the canonical
 // definition) and etc/envbuild/lock.json, plus `more`.

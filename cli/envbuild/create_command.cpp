@@ -9,6 +9,7 @@
 #include "cli/envbuild/commands.hpp"
 #include "cli/envbuild/create_flags.hpp"
 #include "registry/atomic_file.hpp"
+#include "registry/error.hpp"
 
 namespace envbuild::cli {
 
@@ -62,9 +63,10 @@ void print_create_result(const builder::CreateResult& r, const GlobalFlags& flag
       std::fprintf(stderr,
                    "built %s on %s@%s (%zu base layers: %zu present, %zu mounted, %zu copied); "
                    "build log %s\n",
-                   r.cache_tag.c_str(), r.base_reference.c_str(), r.base_digest.str().c_str(),
-                   r.base_layers, r.base_layers_present, r.base_layers_mounted,
-                   r.base_layers_copied, r.log_tag.c_str());
+                   r.cache_tag.c_str(), r.base_reference.c_str(),
+                   r.base_digest.empty() ? "-" : r.base_digest.str().c_str(), r.base_layers,
+                   r.base_layers_present, r.base_layers_mounted, r.base_layers_copied,
+                   r.log_tag.c_str());
   }
 }
 
@@ -88,10 +90,19 @@ Command add_create_command(CLI::App& root, const GlobalFlags& flags) {
   app->add_option("--log", args->log_file, "Write the build log to FILE too");
   return {app, [args, &flags]() -> int {
             builder::CreateOptions options = args->create.options(flags);
-            const builder::EnvironmentDefinition def =
+            builder::EnvironmentDefinition def =
                 builder::load_definition(args->definition, args->create.load_options());
+            args->create.apply_to(def);
             builder::BuildLog log;
-            const builder::CreateResult r = builder::create_environment(def, options, log);
+            builder::CreateResult r;
+            try {
+              r = builder::create_environment(def, options, log);
+            } catch (const Error& e) {
+              // A failed build's log says how far it got.
+              log.line(std::string("error: ") + e.what());
+              if (!args->log_file.empty()) registry::write_file_atomic(args->log_file, log.text());
+              throw;
+            }
             if (!args->log_file.empty()) registry::write_file_atomic(args->log_file, log.text());
             if (!args->digest_file.empty() && !r.digest.empty())
               registry::write_file_atomic(args->digest_file, r.digest.str());

@@ -19,10 +19,20 @@ struct CreateFlags {
   std::string base;
   std::string compression = "gzip";
   std::string curated_from;
+  // conda
+  std::string conda_subdir;
+  std::string channel_alias;
+  std::string channel_priority = "strict";
+  std::string lock_in;
+  std::string lock_out;
+  bool skip_post_link = false;
+  bool offline = false;
 
   void add_to(CLI::App& app);
   builder::CreateOptions options(const GlobalFlags& flags) const;
   builder::LoadOptions load_options() const;
+  // Puts the conda settings that are part of the identity into `def`.
+  void apply_to(builder::EnvironmentDefinition& def) const;
 };
 
 void print_create_result(const builder::CreateResult& r, const GlobalFlags& flags);

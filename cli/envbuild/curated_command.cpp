@@ -104,8 +104,10 @@ Command add_curated_command(CLI::App& root, const GlobalFlags& flags) {
               options.extra_tags.push_back(e->latest_tag());
               try {
                 builder::BuildLog log;
-                const builder::CreateResult r = builder::create_environment(
-                    builder::load_curated(*e, args->create.load_options().platform), options, log);
+                builder::EnvironmentDefinition def =
+                    builder::load_curated(*e, args->create.load_options().platform);
+                args->create.apply_to(def);
+                const builder::CreateResult r = builder::create_environment(def, options, log);
                 if (flags.json) {
                   results.push_back({{"curated", e->reference()},
                                      {"reference", r.reference},

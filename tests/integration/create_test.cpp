@@ -144,7 +144,7 @@ TEST_F(CreateTest, BaseFromTheLocalStore) {
   EXPECT_EQ(built["base_layers"]["present"], 1);  // the same store: nothing to copy
 }
 
-TEST_F(CreateTest, DryRunWritesNothingAndPackagesAreRefusedUntilTheyCanBeInstalled) {
+TEST_F(CreateTest, DryRunWritesNothingAndPipPackagesAreRefusedUntilTheyCanBeInstalled) {
   const std::string def = user_managed(busybox_oci());
   ProcessResult plan = envbuild({"create", def, "--dry-run"});
   EXPECT_EQ(plan.exit_code, 0) << plan.err;
@@ -154,12 +154,22 @@ TEST_F(CreateTest, DryRunWritesNothingAndPackagesAreRefusedUntilTheyCanBeInstall
   EXPECT_FALSE(fs::exists(store() / "index.json") &&
                slurp(store() / "index.json").find("env-") != std::string::npos);
 
-  const std::string conda = definition("conda.yml", "dependencies:\n  - numpy\n");
-  ProcessResult refused = envbuild({"create", conda, "--base", busybox_oci()});
+  const std::string pip = definition("pip.yml", "dependencies:\n  - pip:\n    - requests\n");
+  ProcessResult refused = envbuild({"create", pip, "--base", busybox_oci()});
   EXPECT_EQ(refused.exit_code, 1);
-  EXPECT_NE(refused.err.find("installs 1 conda and 0 pip packages"), std::string::npos)
+  EXPECT_NE(refused.err.find("pip.yml: installs 1 pip packages; pip installation is not available"),
+            std::string::npos)
       << refused.err;
   EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1);
+  // Conda packages from a channel that cannot be reached: a one-line
+  // network error naming the repodata URL, exit 4.
+  const std::string conda =
+      definition("conda.yml", "channels: [http://127.0.0.1:1/nowhere]\ndependencies:\n  - numpy\n");
+  ProcessResult unreachable = envbuild({"create", conda, "--base", busybox_oci()});
+  EXPECT_EQ(unreachable.exit_code, 4) << unreachable.err;
+  EXPECT_NE(unreachable.err.find("cannot fetch http://127.0.0.1:1/nowhere/"), std::string::npos)
+      << unreachable.err;
+  EXPECT_EQ(std::count(unreachable.err.begin(), unreachable.err.end(), '\n'), 1);
 
   ProcessResult bad = envbuild({"create", definition("bad.yml", "dependencies: [numpy\n")});
   EXPECT_EQ(bad.exit_code, 1);
@@ -351,11 +361,12 @@ TEST_F(CreateTest, CuratedCatalogPublishAndCopy) {
   ProcessResult again =
       envbuild({"curated", "export", "sklearn-1.5", (tmp.path() / "mine").string()});
   EXPECT_EQ(again.exit_code, 1);  // never overwrites
-  // The exported definition is a user definition: it parses (its packages
-  // need the conda installer to build).
-  ProcessResult exported_plan = envbuild({"create", mine, "--dry-run"});
-  EXPECT_EQ(exported_plan.exit_code, 1);
-  EXPECT_NE(exported_plan.err.find("conda"), std::string::npos) << exported_plan.err;
+  // The exported definition is a user definition: it parses, and its plan
+  // reaches for its base and conda-forge, which this machine cannot reach
+  // (a network error, exit 4, not a definition error).
+  ProcessResult exported_plan =
+      envbuild({"create", mine, "--dry-run", "--channel-alias", "http://127.0.0.1:1"});
+  EXPECT_EQ(exported_plan.exit_code, 4) << exported_plan.err;
 
   RegistryFixture registry;
   push_layout_image(busybox_image_layout(), kBusyboxTag, registry, "library/debian");
