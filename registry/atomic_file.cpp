@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "registry/digest.hpp"
 #include "registry/error.hpp"
 #include "registry/file_lock.hpp"
 
@@ -20,7 +21,9 @@ namespace {
   throw Error(ErrorKind::Internal, what + " " + path.string() + ": " + std::strerror(errno));
 }
 
-std::string random_suffix() {
+}  // namespace
+
+std::string random_hex16() {
   unsigned char bytes[8];
   size_t got = 0;
   while (got < sizeof bytes) {
@@ -31,14 +34,10 @@ std::string random_suffix() {
     }
     got += static_cast<size_t>(n);
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0xf];
-  }
-  return out;
+  return to_hex(bytes, sizeof bytes);
 }
+
+namespace {
 
 bool same_file(int fd, const std::filesystem::path& path) {
   struct stat by_fd {};
@@ -64,11 +63,12 @@ void fsync_directory(const std::filesystem::path& dir) {
   }
 }
 
-AtomicFile::AtomicFile(std::filesystem::path final_path) : final_path_(std::move(final_path)) {
+AtomicFile::AtomicFile(std::filesystem::path final_path, Durability durability)
+    : final_path_(std::move(final_path)), durability_(durability) {
   std::filesystem::path dir = final_path_.parent_path();
   if (dir.empty()) dir = ".";
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::filesystem::path candidate = dir / (std::string(kTempPrefix) + random_suffix());
+    std::filesystem::path candidate = dir / (std::string(kTempPrefix) + random_hex16());
     int fd = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0) {
       if (errno == EEXIST) continue;
@@ -119,11 +119,13 @@ void AtomicFile::write(const void* data, size_t size) {
 void AtomicFile::commit() {
   if (fd_ < 0)
     throw Error(ErrorKind::Internal, "commit of a closed temp file for " + final_path_.string());
-  if (::fsync(fd_) != 0) fail("cannot fsync", temp_path_);
+  const bool sync = durability_ == Durability::OnCommit;
+  if (sync && ::fsync(fd_) != 0) fail("cannot fsync", temp_path_);
   if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
     fail("cannot rename into", final_path_);
   ::close(fd_);  // releases the flock; the temp name no longer exists
   fd_ = -1;
+  if (!sync) return;
   std::filesystem::path dir = final_path_.parent_path();
   fsync_directory(dir.empty() ? std::filesystem::path(".") : dir);
 }

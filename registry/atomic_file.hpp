@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace envbuild::registry {
@@ -23,10 +24,19 @@ bool is_temp_name(std::string_view file_name);
 // fsync a directory so a rename or unlink in it is durable.
 void fsync_directory(const std::filesystem::path& dir);
 
+// 16 random hex digits (getrandom), for unique temp names.
+std::string random_hex16();
+
+// When a commit is durable: at once (fsync of the file and its directory),
+// or when the caller syncs the filesystem later, once for many files (see
+// builder/conda/fetch/partial_file.hpp). Atomicity is the same for both.
+enum class Durability { OnCommit, Deferred };
+
 class AtomicFile {
  public:
   // Creates and locks a fresh temp file next to `final_path`.
-  explicit AtomicFile(std::filesystem::path final_path);
+  explicit AtomicFile(std::filesystem::path final_path,
+                      Durability durability = Durability::OnCommit);
   // Removes the temp file unless committed.
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
@@ -34,17 +44,21 @@ class AtomicFile {
 
   void write(const void* data, size_t size);
   void write(std::string_view data) { write(data.data(), data.size()); }
-  // fsync, rename over the final path (replacing it), fsync the directory.
+  // fsync, rename over the final path (replacing it), fsync the directory
+  // (without the fsyncs for Durability::Deferred).
   void commit();
   // Removes the temp file now.
   void discard();
 
   const std::filesystem::path& temp_path() const { return temp_path_; }
   const std::filesystem::path& final_path() const { return final_path_; }
+  // The temp's descriptor until commit or discard (-1 after).
+  int descriptor() const { return fd_; }
 
  private:
   std::filesystem::path final_path_;
   std::filesystem::path temp_path_;
+  Durability durability_;
   int fd_ = -1;
 };
 

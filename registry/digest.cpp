@@ -27,16 +27,6 @@ bool is_lower_hex(std::string_view s) {
   return true;
 }
 
-std::string to_hex(const unsigned char* data, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[data[i] >> 4];
-    out[2 * i + 1] = kHex[data[i] & 0xf];
-  }
-  return out;
-}
-
 }  // namespace
 
 bool Digest::try_parse(std::string_view text, Digest& out) {
@@ -110,6 +100,16 @@ Digest Hasher::finish() {
   }
   SHA256_Final(out, &impl_->ctx256);
   return Digest(algorithm_, to_hex(out, SHA256_DIGEST_LENGTH));
+}
+
+std::string to_hex(const unsigned char* data, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kHex[data[i] >> 4];
+    out[2 * i + 1] = kHex[data[i] & 0xf];
+  }
+  return out;
 }
 
 }  // namespace envbuild::registry

@@ -60,6 +60,9 @@ class Hasher {
   uint64_t bytes_ = 0;
 };
 
+// Lowercase hex of `n` bytes.
+std::string to_hex(const unsigned char* data, size_t n);
+
 }  // namespace envbuild::registry
 
 template <>

@@ -10,16 +10,6 @@
 namespace envbuild::builder::conda {
 namespace {
 
-std::string to_hex(const unsigned char* data, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[data[i] >> 4];
-    out[2 * i + 1] = kHex[data[i] & 0xf];
-  }
-  return out;
-}
-
 std::string lower(const std::string& s) {
   std::string out = s;
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -57,7 +47,7 @@ ArchiveDigests ArchiveHasher::finish() {
   if (md5_) {
     unsigned char raw[MD5_DIGEST_LENGTH];
     MD5_Final(raw, &md5_->ctx);
-    out.md5 = to_hex(raw, sizeof raw);
+    out.md5 = registry::to_hex(raw, sizeof raw);
   }
   return out;
 }

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,26 +25,6 @@ namespace {
 
 constexpr uint64_t kMaxMetadataJson = 64 << 10;
 constexpr std::string_view kTempInfix = ".extract-";
-
-std::string random_hex() {
-  unsigned char bytes[8];
-  size_t got = 0;
-  while (got < sizeof bytes) {
-    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw Error(ErrorKind::Internal, std::string("getrandom failed: ") + std::strerror(errno));
-    }
-    got += static_cast<size_t>(n);
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0xf];
-  }
-  return out;
-}
 
 // Reads a file from its descriptor, for the .tar.bz2 stream.
 class FdSource : public registry::ByteSource {
@@ -81,8 +60,8 @@ class ExtractDir {
   explicit ExtractDir(const fs::path& dest) {
     fs::path parent = dest.parent_path();
     for (int attempt = 0; attempt < 100; ++attempt) {
-      fs::path candidate =
-          parent / (std::string(kTempInfix) + dest.filename().string() + "-" + random_hex());
+      fs::path candidate = parent / (std::string(kTempInfix) + dest.filename().string() + "-" +
+                                     registry::random_hex16());
       fs::path initial = candidate.string() + ".init";
       if (::mkdir(initial.c_str(), 0755) != 0) {
         if (errno == EEXIST) continue;
