@@ -55,6 +55,7 @@ nlohmann::json canonical_definition(const EnvironmentDefinition& def, const std:
     if (!def.conda.channel_priority.empty() && def.conda.channel_priority != "strict")
       conda["channel_priority"] = def.conda.channel_priority;
     if (!def.conda.lock_sha256.empty()) conda["lock_sha256"] = def.conda.lock_sha256;
+    if (!def.conda.pinned.empty()) conda["pinned"] = def.conda.pinned;
     if (!conda.empty()) j["conda_settings"] = conda;
   }
   return j;

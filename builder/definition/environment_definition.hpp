@@ -21,10 +21,11 @@ struct BuildContext {
 // How conda packages are resolved: set by the command line, not the file,
 // yet part of the identity, since each changes what gets installed.
 struct CondaSettings {
-  std::string subdir;            // empty: the target platform's (linux-64, ...)
-  std::string channel_alias;     // empty: https://conda.anaconda.org
-  std::string channel_priority;  // empty: strict
-  std::string lock_sha256;       // --lock FILE: the file's content hash
+  std::string subdir;               // empty: the target platform's (linux-64, ...)
+  std::string channel_alias;        // empty: https://conda.anaconda.org
+  std::string channel_priority;     // empty: strict
+  std::string lock_sha256;          // --lock FILE: the file's content hash
+  std::vector<std::string> pinned;  // --pin: canonical MatchSpecs, sorted
 };
 
 struct EnvironmentDefinition {

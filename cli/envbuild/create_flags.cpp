@@ -1,10 +1,12 @@
 #include "cli/envbuild/create_flags.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "builder/conda/match_spec.hpp"
 #include "registry/digest.hpp"
 #include "registry/error.hpp"
 #include "registry/layer_writer.hpp"
@@ -32,6 +34,9 @@ void CreateFlags::add_to(CLI::App& app) {
                  "Where channel names point (default https://conda.anaconda.org)");
   app.add_option("--channel-priority", channel_priority, "strict (default), flexible or disabled")
       ->check(CLI::IsMember({"strict", "flexible", "disabled"}));
+  app.add_option("--pin", pins,
+                 "Limit a conda package, should anything need it, without asking for it "
+                 "(a MatchSpec, repeatable; conda's pinned_packages)");
   app.add_option("--lock", lock_in,
                  "Install the packages of this lock file (conda explicit format or envbuild JSON) "
                  "instead of solving");
@@ -88,6 +93,17 @@ void CreateFlags::apply_to(builder::EnvironmentDefinition& def) const {
   def.conda.subdir = conda_subdir;
   def.conda.channel_alias = channel_alias;
   def.conda.channel_priority = channel_priority;
+  def.conda.pinned.clear();
+  for (const std::string& pin : pins) {
+    try {
+      def.conda.pinned.push_back(builder::conda::MatchSpec::parse(pin).canonical());
+    } catch (const Error& e) {
+      throw Error(ErrorKind::BadInput, "--pin " + pin + ": " + e.what());
+    }
+  }
+  std::sort(def.conda.pinned.begin(), def.conda.pinned.end());
+  def.conda.pinned.erase(std::unique(def.conda.pinned.begin(), def.conda.pinned.end()),
+                         def.conda.pinned.end());
   if (!lock_in.empty()) {
     std::ifstream in(lock_in, std::ios::binary);
     if (!in) throw Error(ErrorKind::BadInput, lock_in + ": cannot read the lock file");

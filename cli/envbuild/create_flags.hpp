@@ -23,6 +23,7 @@ struct CreateFlags {
   std::string conda_subdir;
   std::string channel_alias;
   std::string channel_priority = "strict";
+  std::vector<std::string> pins;
   std::string lock_in;
   std::string lock_out;
   bool skip_post_link = false;

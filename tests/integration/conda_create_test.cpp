@@ -318,3 +318,34 @@ TEST_F(CondaCreate, TokenChannelNeverLeaksItsToken) {
                 "--base", busybox_oci()});
   EXPECT_EQ(anonymous.exit_code, 3) << anonymous.err;
 }
+
+// --pin limits a package without asking for it, is part of the spec hash, and
+// is kept in conda-meta/pinned for conda run in the image later.
+TEST_F(CondaCreate, PinsLimitWhatIsInstalled) {
+  CondaChannel channel(tmp.path() / "channel");
+  for (const char* version : {"1.0", "2.0"}) {
+    PackageSpec lib = package("libpin", version, "noarch");
+    lib.files = {PackageFile::text("share/libpin.txt", std::string(version) + "\n")};
+    channel.add(lib);
+  }
+  PackageSpec app = package("pinapp", "1.0", "noarch");
+  app.depends = {"libpin >=1"};
+  channel.add(app);
+  channel.write_repodata();
+  const std::string def =
+      definition("pin.yml", "channels: [" + channel.url() + "]\ndependencies: [pinapp]\n");
+  const json plain = create({def, "--base", "scratch"});
+  const json pinned = create({def, "--base", "scratch", "--pin", "libpin<2", "--pin", "nothing=1"});
+  ASSERT_EQ(plain["outcome"], "built") << plain.dump();
+  ASSERT_EQ(pinned["outcome"], "built") << pinned.dump();
+  EXPECT_NE(plain["spec_hash"], pinned["spec_hash"]);
+  EXPECT_EQ(slurp(unpack(plain, "plain").rootfs / "opt/conda/share/libpin.txt"), "2.0\n");
+  const UnpackedImage u = unpack(pinned, "pinned");
+  EXPECT_EQ(slurp(u.rootfs / "opt/conda/share/libpin.txt"), "1.0\n");
+  EXPECT_FALSE(fs::exists(u.rootfs / "opt/conda/conda-meta/nothing-1.0-0.json"));
+  EXPECT_EQ(slurp(u.rootfs / "opt/conda/conda-meta/pinned"), "libpin[version='<2']\nnothing=1\n");
+
+  ProcessResult bad = envbuild({"create", def, "--base", "scratch", "--pin", "libpin >=>1"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("--pin libpin >=>1"), std::string::npos) << bad.err;
+}

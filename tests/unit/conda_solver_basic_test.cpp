@@ -250,6 +250,40 @@ TEST(CondaSolver, PinnedPythonLimitsADependencysBuild) {
             "numpy-1.26.4-py311h1_0 python-3.11.5-h0_0");
 }
 
+TEST(CondaSolver, PinsLimitANameButNeverAskForIt) {
+  PackageRecord np311 = make_record("numpy", "1.26.4", {"python 3.11.*"}, 0, "py311h1_0");
+  np311.timestamp = 1000;
+  PackageRecord np312 = make_record("numpy", "1.26.4", {"python 3.12.*"}, 0, "py312h1_0");
+  np312.timestamp = 2000;
+  std::vector<PackageRecord> records = {make_record("python", "3.11.5"),
+                                        make_record("python", "3.12.1"), np311, np312,
+                                        make_record("scipy", "1.13.0")};
+  auto solve_pinned = [&](const std::vector<std::string>& specs,
+                          const std::vector<std::string>& pins) {
+    SolveRequest request = request_of(specs);
+    for (const std::string& p : pins) request.pinned.push_back(MatchSpec::parse(p));
+    VectorPackageSource source(records);
+    std::string out;
+    for (const PackageRecord& r : solve(request, source).packages)
+      out += (out.empty() ? "" : " ") + r.dist_name();
+    return out;
+  };
+  EXPECT_EQ(solve_pinned({"numpy"}, {}), "numpy-1.26.4-py312h1_0 python-3.12.1-h0_0");
+  EXPECT_EQ(solve_pinned({"numpy"}, {"python 3.11.*"}),
+            "numpy-1.26.4-py311h1_0 python-3.11.5-h0_0");
+  // A pin on a name nothing needs installs nothing.
+  EXPECT_EQ(solve_pinned({"numpy"}, {"python 3.11.*", "scipy 1.*"}),
+            "numpy-1.26.4-py311h1_0 python-3.11.5-h0_0");
+  // A request the pin excludes fails and names the pin.
+  try {
+    solve_pinned({"python 3.12.*"}, {"python 3.11.*"});
+    ADD_FAILURE() << "solved against the pin";
+  } catch (const UnsatisfiableError& e) {
+    EXPECT_NE(std::string(e.what()).find("python"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("\n  pinned: python=3.11"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CondaSolver, RevisesAGreedyChoiceAfterAConflict) {
   // The best b needs k 2.*, but e (requested) needs k <2: b must go back to
   // 1.0 while the unrelated m1..m4 keep their best versions.

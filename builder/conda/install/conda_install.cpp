@@ -176,6 +176,7 @@ CondaResolution resolve_conda(const EnvironmentDefinition& def, const BaseImage&
     request.specs.push_back(MatchSpec::parse(spec));
   request.virtual_packages = virtual_packages(platform, base, all_variables(def));
   request.channel_priority = options.channel_priority;
+  for (const std::string& pin : def.conda.pinned) request.pinned.push_back(MatchSpec::parse(pin));
   r.virtual_packages = request.virtual_packages;
   std::string virtuals;
   for (const PackageRecord& v : request.virtual_packages)
@@ -326,6 +327,14 @@ ImageAdditions install_conda(CondaResolution& resolution, const EnvironmentDefin
   out.path_prepend = {std::string(kEnvironmentPrefix) + "/bin"};
   out.metadata_entries = environment_metadata_entries(
       prefix_in_layer(), records, resolution.requested, def.variables, layer.source_date_epoch);
+  // conda reads its pins from conda-meta/pinned, so conda run in the image
+  // later keeps them.
+  if (!def.conda.pinned.empty()) {
+    std::string pinned;
+    for (const std::string& pin : def.conda.pinned) pinned += pin + "\n";
+    out.metadata_entries.push_back(
+        registry::LayerEntry::bytes(prefix_in_layer() + "/conda-meta/pinned", pinned));
+  }
   // conda-meta/<pkg>.json records what was requested and where the record
   // came from (a solve or a lock), so it goes with the environment's
   // metadata: a package layer holds only the package's files and is the

@@ -7,6 +7,7 @@
 #include "builder/conda/solver/clause_store.hpp"
 #include "builder/conda/solver/encoder.hpp"
 #include "builder/conda/solver/explain.hpp"
+#include "builder/conda/solver/pinned_source.hpp"
 #include "builder/conda/solver/sat_engine.hpp"
 
 namespace envbuild::builder::conda {
@@ -19,7 +20,8 @@ constexpr uint64_t kMaxConflicts = 200000;
 
 }  // namespace
 
-Solution solve(const SolveRequest& request, PackageSource& source) {
+Solution solve(const SolveRequest& request, PackageSource& unpinned) {
+  solver::PinnedSource source(unpinned, request.pinned);
   std::set<std::string> channel_named;
   for (const MatchSpec& s : request.specs)
     if (s.channel) channel_named.insert(s.name);
@@ -33,7 +35,7 @@ Solution solve(const SolveRequest& request, PackageSource& source) {
 
   if (engine.solve(encoder, kMaxConflicts) == solver::SatEngine::Outcome::Unsatisfiable) {
     solver::Explanation e = solver::explain(engine.core(), clauses, encoder);
-    throw UnsatisfiableError(e.message, std::move(e.core));
+    throw UnsatisfiableError(e.message + source.pin_notes(e.message), std::move(e.core));
   }
   Solution solution;
   for (solver::Var v : encoder.installed()) solution.packages.push_back(*pool.candidate(v).record);

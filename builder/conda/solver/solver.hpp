@@ -42,6 +42,9 @@ enum class ChannelPriority {
 struct SolveRequest {
   std::vector<MatchSpec> specs;                 // what the environment asks for
   std::vector<PackageRecord> virtual_packages;  // __glibc, __linux, ...: present, never installed
+  // Limits on a name, should anything need it; a pin never asks for its
+  // name (solver/pinned_source.hpp).
+  std::vector<MatchSpec> pinned;
   ChannelPriority channel_priority = ChannelPriority::Strict;
 };
 
