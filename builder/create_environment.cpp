@@ -168,6 +168,7 @@ CreateResult create_environment(const EnvironmentDefinition& def, const CreateOp
   if (def.installs_conda()) {
     conda_resolution = conda::resolve_conda(def, base, platform, options.conda, log);
     lock.packages = conda::locked_packages(*conda_resolution);
+    r.conda_packages = conda_resolution->records;
   }
   r.lock_hash = lock.hash();
   if (options.lock_out)
@@ -214,6 +215,9 @@ CreateResult create_environment(const EnvironmentDefinition& def, const CreateOp
   if (conda_resolution) {
     additions = conda::install_conda(*conda_resolution, def, options.conda, options.assemble.layer,
                                      *target.store, options.assemble.temp_dir, log);
+    r.conda_packages = conda_resolution->records;  // completed from the packages for a lock
+    r.conda_downloaded = conda_resolution->downloaded;
+    r.conda_layers = conda_resolution->package_layers;
   }
   const AssembledImage image =
       assemble_environment_image(def, canonical_definition(def, base_ref), lock, base, additions,

@@ -50,6 +50,10 @@ struct CreateResult {
   size_t base_layers = 0, base_layers_present = 0, base_layers_mounted = 0, base_layers_copied = 0;
   std::string log_tag;            // where the build log went (builds only)
   std::vector<std::string> plan;  // human-readable steps (--dry-run, and the log)
+  // Builds and plans with conda packages: what was (or would be) installed.
+  std::vector<conda::PackageRecord> conda_packages;
+  size_t conda_downloaded = 0;  // archives fetched; the rest were in the package cache
+  size_t conda_layers = 0;
 };
 
 const char* outcome_name(CreateResult::Outcome o);

@@ -41,6 +41,14 @@ void ProgressBar::blob_done(const registry::Descriptor&, registry::BlobAction) {
   draw(true);
 }
 
+void ProgressBar::set_bytes(uint64_t done, uint64_t total) {
+  if (!enabled_) return;
+  std::lock_guard lock(mutex_);
+  bytes_done_ = done;
+  bytes_total_ = total;
+  draw(done == total);
+}
+
 void ProgressBar::finish() {
   if (!enabled_) return;
   std::lock_guard lock(mutex_);
@@ -57,9 +65,11 @@ void ProgressBar::draw(bool force) {
   int filled = bytes_total_ ? static_cast<int>(kWidth * done / bytes_total_) : kWidth;
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  std::fprintf(stderr, "\r\033[K%s [%s] %zu/%zu blobs  %s / %s", label_, bar.c_str(), blobs_done_,
-               blobs_total_, registry::format_bytes(done).c_str(),
-               registry::format_bytes(bytes_total_).c_str());
+  const std::string blobs = blobs_total_ ? "  " + std::to_string(blobs_done_) + "/" +
+                                               std::to_string(blobs_total_) + " blobs"
+                                         : "";
+  std::fprintf(stderr, "\r\033[K%s [%s]%s  %s / %s", label_, bar.c_str(), blobs.c_str(),
+               registry::format_bytes(done).c_str(), registry::format_bytes(bytes_total_).c_str());
   std::fflush(stderr);
   drawn_ = true;
 }

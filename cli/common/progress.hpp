@@ -19,6 +19,9 @@ class ProgressBar : public registry::TransferObserver {
   void planned(size_t blob_count, uint64_t total_bytes) override;
   void transferred(uint64_t bytes) override;
   void blob_done(const registry::Descriptor& blob, registry::BlobAction action) override;
+  // For sources that count bytes themselves (conda downloads): sets the
+  // bytes done and the total, and draws without a blob count.
+  void set_bytes(uint64_t done, uint64_t total);
   // Clears the line; called before printing the result.
   void finish();
 

@@ -6,6 +6,7 @@
 
 #include "builder/create_environment.hpp"
 #include "builder/definition/load_definition.hpp"
+#include "cli/common/progress.hpp"
 #include "cli/envbuild/commands.hpp"
 #include "cli/envbuild/create_flags.hpp"
 #include "registry/atomic_file.hpp"
@@ -33,6 +34,18 @@ nlohmann::ordered_json result_json(const builder::CreateResult& r) {
                       {"copied", r.base_layers_copied}};
   j["log_tag"] = r.log_tag;
   j["plan"] = r.plan;
+  if (!r.conda_packages.empty()) {
+    nlohmann::ordered_json packages = nlohmann::ordered_json::array();
+    for (const auto& p : r.conda_packages) {
+      packages.push_back({{"name", p.name},
+                          {"version", p.version},
+                          {"build", p.build},
+                          {"channel", p.channel},
+                          {"subdir", p.subdir}});
+    }
+    j["conda"] = {
+        {"packages", packages}, {"downloaded", r.conda_downloaded}, {"layers", r.conda_layers}};
+  }
   return j;
 }
 
@@ -67,6 +80,13 @@ void print_create_result(const builder::CreateResult& r, const GlobalFlags& flag
                    r.base_digest.empty() ? "-" : r.base_digest.str().c_str(), r.base_layers,
                    r.base_layers_present, r.base_layers_mounted, r.base_layers_copied,
                    r.log_tag.c_str());
+      if (!r.conda_packages.empty()) {
+        std::fprintf(stderr,
+                     "conda: %zu packages in %zu layers at /opt/conda (%zu downloaded, %zu from "
+                     "the package cache)\n",
+                     r.conda_packages.size(), r.conda_layers, r.conda_downloaded,
+                     r.conda_packages.size() - r.conda_downloaded);
+      }
   }
 }
 
@@ -95,9 +115,15 @@ Command add_create_command(CLI::App& root, const GlobalFlags& flags) {
             args->create.apply_to(def);
             builder::BuildLog log;
             builder::CreateResult r;
+            ProgressBar downloads("conda packages", flags.show_progress());
+            options.conda.download_progress = [&downloads](uint64_t done, uint64_t total) {
+              downloads.set_bytes(done, total);
+            };
             try {
               r = builder::create_environment(def, options, log);
+              downloads.finish();
             } catch (const Error& e) {
+              downloads.finish();
               // A failed build's log says how far it got.
               log.line(std::string("error: ") + e.what());
               if (!args->log_file.empty()) registry::write_file_atomic(args->log_file, log.text());

@@ -90,6 +90,12 @@ TEST_F(CondaCreate, TestRecipesOverFileChannel) {
   const json built = create({def, "--conda-subdir", "linux-fake", "--base", busybox_oci()});
   ASSERT_EQ(built["outcome"], "built") << built.dump();
   const std::string hash = built["spec_hash"];
+  ASSERT_EQ(built["conda"]["packages"].size(), 5u) << built.dump();
+  EXPECT_EQ(built["conda"]["layers"], 5);
+  EXPECT_EQ(built["conda"]["downloaded"], 5);  // file:// archives placed into the package cache
+  std::set<std::string> names;
+  for (const auto& p : built["conda"]["packages"]) names.insert(p["name"].get<std::string>());
+  EXPECT_TRUE(names.count("dependency")) << built.dump();
   // base + 5 packages (dependent, dependency, python, sample_noarch_python,
   // small-executable) + the metadata layer.
   EXPECT_EQ(layer_digests(store(), "env-" + hash).size(), 1u + 5u + 1u);
@@ -209,6 +215,7 @@ TEST_F(CondaCreate, ZlibOverHttpIntoARegistryWithLockRoundTrip) {
   const json relocked =
       create({def, "--base", busybox_oci(), "--lock", (tmp.path() / "zlib.lock").string()});
   ASSERT_EQ(relocked["outcome"], "built") << relocked.dump();
+  EXPECT_EQ(relocked["conda"]["downloaded"], 0) << "the package cache serves the second build";
   // busybox, libgcc-ng, zlib, metadata: the package layers are the same.
   const auto again = layer_digests(store(), "env-" + relocked["spec_hash"].get<std::string>());
   const auto first = layer_digests(tmp.path() / "pulled", "z");

@@ -225,9 +225,11 @@ ImageAdditions install_conda(CondaResolution& resolution, const EnvironmentDefin
     }
     return url;
   };
+  fetch.progress = options.download_progress;
   const std::vector<FetchResult> fetched = cache.fetch(records, fetch);
   size_t downloaded = 0;
   for (const FetchResult& f : fetched) downloaded += f.downloaded ? 1 : 0;
+  resolution.downloaded = downloaded;
   log.line("conda: fetched " + std::to_string(records.size()) + " packages (" +
            std::to_string(downloaded) + " downloaded, " +
            std::to_string(records.size() - downloaded) + " from the package cache)");
@@ -348,6 +350,7 @@ ImageAdditions install_conda(CondaResolution& resolution, const EnvironmentDefin
   // One layer per package (or group), written in parallel, in order.
   const std::vector<std::vector<size_t>> groups = layer_groups(records);
   out.layers.resize(groups.size());
+  resolution.package_layers = groups.size();
   std::mutex log_mutex;
   registry::run_parallel(groups.size(), 2, [&](size_t g) {
     std::vector<registry::LayerEntry> entries = {

@@ -8,6 +8,7 @@
 // name is not part of its identity, so it must not change the image, and a
 // fixed prefix is what lets layers be shared.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,8 @@ struct CondaOptions {
   bool offline = false;
   bool verbose = false;
   std::vector<std::string> insecure_hosts;  // plain-http hosts besides loopback
+  // Bytes downloaded so far and the total to download (see FetchOptions).
+  std::function<void(uint64_t done, uint64_t total)> download_progress;
 };
 
 struct CondaResolution {
@@ -53,6 +56,10 @@ struct CondaResolution {
   bool from_lock = false;
   // The definition's channels, with their credentials, for the downloads.
   std::vector<Channel> channels;
+  // Filled by install_conda: archives downloaded (the rest came from the
+  // package cache) and package layers written.
+  size_t downloaded = 0;
+  size_t package_layers = 0;
 };
 
 // Solves the definition's conda packages for `platform` on `base` (whose
