@@ -15,6 +15,7 @@
 #include "registry/digest.hpp"
 #include "registry/error.hpp"
 #include "registry/file_lock.hpp"
+#include "tests/support/conda_channel.hpp"
 #include "tests/support/error_kind.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -29,7 +30,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kFormatRepo = fs::path(ENVBUILD_SOURCE_DIR) / "../shared/testdata/conda-format-repo";
+const fs::path kFormatRepo = envbuild::testing::conda_testdata_dir() / "conda-format-repo";
 
 struct Stat {
   dev_t dev = 0;

@@ -24,6 +24,7 @@
 #include "builder/conda/package/package_archive.hpp"
 #include "registry/digest.hpp"
 #include "registry/error.hpp"
+#include "tests/support/conda_channel.hpp"
 #include "tests/support/error_kind.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -40,9 +41,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kZlibConda =
-    fs::path(ENVBUILD_SOURCE_DIR) /
-    "../shared/testdata/conda-format-repo/linux-64/zlib-1.2.11-h7b6447c_3.conda";
+const fs::path kZlibConda = envbuild::testing::conda_testdata_dir() /
+                            "conda-format-repo/linux-64/zlib-1.2.11-h7b6447c_3.conda";
 constexpr std::string_view kPh = "/opt/anaconda1anaconda2anaconda3";
 
 // ---- tar ---------------------------------------------------------------

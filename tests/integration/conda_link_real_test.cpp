@@ -20,6 +20,7 @@
 #include "registry/error.hpp"
 #include "registry/layer_reader.hpp"
 #include "registry/layer_writer.hpp"
+#include "tests/support/conda_channel.hpp"
 #include "tests/support/error_kind.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -35,7 +36,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kTestData = fs::path(ENVBUILD_SOURCE_DIR) / "../shared/testdata";
+const fs::path kTestData = envbuild::testing::conda_testdata_dir();
 const fs::path kRecipes = kTestData / "conda-test-recipes";
 const fs::path kZlibConda = kTestData / "conda-format-repo/linux-64/zlib-1.2.11-h7b6447c_3.conda";
 const fs::path kZlibBz2 = kTestData / "conda-format-repo/linux-64/zlib-1.2.11-h7b6447c_3.tar.bz2";

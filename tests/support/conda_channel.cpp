@@ -1,6 +1,7 @@
 #include "tests/support/conda_channel.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 #include <stdexcept>
 
@@ -127,6 +128,8 @@ std::string random_bytes(uint64_t seed, size_t size) {
 }  // namespace
 
 std::filesystem::path conda_testdata_dir() {
+  // A checkout elsewhere (a CI clone in /tmp) names the folder explicitly.
+  if (const char* dir = std::getenv("ENVBUILD_CONDA_TESTDATA"); dir && *dir) return dir;
   return std::filesystem::path(ENVBUILD_SOURCE_DIR).parent_path() / "shared" / "testdata";
 }
 

@@ -31,7 +31,8 @@
 namespace envbuild::testing {
 
 // The conda project's test channels in ../shared/testdata next to the
-// source tree (conda-test-recipes, conda-format-repo).
+// source tree (conda-test-recipes, conda-format-repo), or in
+// $ENVBUILD_CONDA_TESTDATA for a checkout elsewhere.
 std::filesystem::path conda_testdata_dir();
 
 // conda-build's classic placeholder (CEP 34 has_prefix default).
