@@ -104,7 +104,9 @@ TEST_F(CondaCreate, TestRecipesOverFileChannel) {
   const fs::path prefix = u.rootfs / "opt/conda";
   EXPECT_TRUE(fs::exists(u.rootfs / "bin/busybox"));
   EXPECT_TRUE(fs::exists(prefix / "bin/small"));
-  EXPECT_TRUE(fs::exists(prefix / "lib/python3.99/site-packages/sample.py"));
+  // The test channel's python names its site-packages (CEP 20).
+  EXPECT_TRUE(fs::exists(prefix / "lib/python3.99t/site-packages/sample.py"));
+  EXPECT_FALSE(fs::exists(prefix / "lib/python3.99/site-packages/sample.py"));
   for (const char* dist : {"dependent-2.0-0", "dependency-2.0-0", "python-3.99.99-0",
                            "sample_noarch_python-1.0-py_0", "small-executable-1.0-0"}) {
     const fs::path meta = prefix / "conda-meta" / (std::string(dist) + ".json");

@@ -250,7 +250,11 @@ ImageAdditions install_conda(CondaResolution& resolution, const EnvironmentDefin
   context.staging_dir = temp_dir / unique_name("envbuild-link");
   context.recorded_cache_dir = std::string(kEnvironmentPrefix) + "/pkgs";
   for (const PackageRecord& r : records) {
-    if (r.name == "python") context.python_version = python_major_minor(r.version);
+    if (r.name != "python") continue;
+    context.python_version = python_major_minor(r.version);
+    // CEP 20: a python (free-threading builds) may name its own site-packages.
+    context.python_site_packages_path =
+        read_package_metadata(cache.extracted_dir(r)).python_site_packages_path;
   }
   struct RemoveStaging {
     fs::path dir;
