@@ -358,3 +358,40 @@ TEST_F(CondaCreate, PinsLimitWhatIsInstalled) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("--pin libpin >=>1"), std::string::npos) << bad.err;
 }
+
+// Three creates at once over loopback HTTP, sharing one package cache and
+// one store: one download per package, one digest, a valid store.
+TEST_F(CondaCreate, ConcurrentCreatesShareThePackageCache) {
+  CondaChannel channel(tmp.path() / "srv" / "chan");
+  std::vector<std::string> names = channel.add_payload(12, 512 * 1024, "race");
+  channel.write_repodata();
+  StaticHttpServer server(tmp.path() / "srv");
+  server.set_rate(8 << 20);  // slow enough that the builds overlap
+  std::string deps;
+  for (const std::string& n : names) deps += (deps.empty() ? "" : ", ") + n;
+  const std::string def = definition(
+      "race.yml", "channels: [" + server.url() + "/chan]\ndependencies: [" + deps + "]\n");
+  std::vector<ChildProcess> children;
+  for (int i = 0; i < 3; ++i) {
+    children.push_back(spawn_process({ENVBUILD_BIN, "--json", "create", def, "--base", "scratch"},
+                                     {{"ENVBUILD_HOME", store().string()},
+                                      {"ENVBUILD_CACHE_DIR", (tmp.path() / "cache").string()},
+                                      {"SOURCE_DATE_EPOCH", ""}},
+                                     tmp.path() / ("out" + std::to_string(i))));
+  }
+  std::set<std::string> digests;
+  for (int i = 0; i < 3; ++i) {
+    const fs::path out_file = tmp.path() / ("out" + std::to_string(i));
+    EXPECT_EQ(children[i].wait(), 0) << slurp(out_file);
+    const std::string out = slurp(out_file);
+    const json j = json::parse(out.substr(std::min(out.find('{'), out.size())), nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << out;
+    digests.insert(j["digest"].get<std::string>());
+  }
+  EXPECT_EQ(digests.size(), 1u);
+  for (const std::string& n : names) {
+    EXPECT_EQ(server.requests("/chan/linux-64/" + n + "-1.0-0.conda", 200), 1u) << n;
+  }
+  ProcessResult verify = envbuild({"store", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
