@@ -395,3 +395,42 @@ TEST_F(CondaCreate, ConcurrentCreatesShareThePackageCache) {
   ProcessResult verify = envbuild({"store", "verify"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 }
+
+// A create killed in the middle of its downloads leaves a valid store and
+// cache; the next run completes the environment and fetches only what the
+// killed one had not finished.
+TEST_F(CondaCreate, KilledCreateIsCompletedByTheNextRun) {
+  CondaChannel channel(tmp.path() / "srv" / "chan");
+  std::vector<std::string> names = channel.add_payload(8, 1 << 20, "slow");
+  channel.write_repodata();
+  StaticHttpServer server(tmp.path() / "srv");
+  server.set_rate(2 << 20);  // 2 MiB/s per transfer: the download takes seconds
+  std::string deps;
+  for (const std::string& n : names) deps += (deps.empty() ? "" : ", ") + n;
+  const std::string def = definition(
+      "slow.yml", "channels: [" + server.url() + "/chan]\ndependencies: [" + deps + "]\n");
+  const std::map<std::string, std::string> env = {
+      {"ENVBUILD_HOME", store().string()},
+      {"ENVBUILD_CACHE_DIR", (tmp.path() / "cache").string()},
+      {"SOURCE_DATE_EPOCH", ""}};
+  ChildProcess child = spawn_process({ENVBUILD_BIN, "create", def, "--base", "scratch"}, env,
+                                     tmp.path() / "killed.out");
+  // Wait until the downloads are under way, then kill it.
+  for (int i = 0; i < 200 && server.requests("/chan/linux-64/slow-0-1.0-0.conda") == 0; ++i)
+    ::usleep(10'000);
+  ::usleep(200'000);
+  child.kill(SIGKILL);
+  EXPECT_NE(child.wait(), 0) << "the first run finished before it was killed";
+  server.set_rate(0);
+
+  const json built = create({def, "--base", "scratch"});
+  ASSERT_EQ(built["outcome"], "built") << built.dump();
+  EXPECT_EQ(built["conda"]["packages"].size(), names.size());
+  ProcessResult verify = envbuild({"store", "verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  // No temp file of the killed run survives the one that completed it.
+  for (const auto& e : fs::recursive_directory_iterator(tmp.path() / "cache")) {
+    EXPECT_EQ(e.path().filename().string().rfind(".tmp-", 0), std::string::npos) << e.path();
+  }
+  EXPECT_EQ(create({def, "--base", "scratch"})["outcome"], "cache-hit");
+}
