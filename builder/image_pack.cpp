@@ -1,29 +1,13 @@
 #include "builder/image_pack.hpp"
 
-#include <unistd.h>
-
-#include <system_error>
-
 #include "registry/blob_io.hpp"
 #include "registry/error.hpp"
 #include "registry/image_config.hpp"
 #include "registry/manifest.hpp"
 #include "registry/media_types.hpp"
+#include "registry/put_layer.hpp"
 
 namespace envbuild::builder {
-
-namespace {
-
-// Removes a staged file however the scope ends.
-struct StagedFile {
-  std::filesystem::path path;
-  ~StagedFile() {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-  }
-};
-
-}  // namespace
 
 PackResult pack_directories(const std::vector<std::filesystem::path>& dirs, registry::Store& store,
                             const std::optional<std::string>& tag, const PackOptions& options) {
@@ -42,12 +26,8 @@ PackResult pack_directories(const std::vector<std::filesystem::path>& dirs, regi
     if (!std::filesystem::is_directory(dir)) {
       throw Error(ErrorKind::BadInput, "pack: " + dir.string() + " is not a directory");
     }
-    StagedFile staged{options.temp_dir /
-                      ("envbuild-layer-" + std::to_string(::getpid()) + "-" + std::to_string(i))};
-    registry::LayerInfo layer =
-        registry::write_layer_from_directory(dir, staged.path, options.layer);
-    registry::FileBlobReader reader(staged.path);
-    store.put_blob(layer.blob, reader);
+    const registry::LayerInfo layer =
+        registry::put_directory_layer(dir, store, options.temp_dir, options.layer);
     config.add_layer(layer.diff_id, "envbuild pack: layer " + std::to_string(i + 1),
                      config.created);
     result.layers.push_back(layer);

@@ -1,9 +1,5 @@
 #include "builder/image/environment_image.hpp"
 
-#include <unistd.h>
-
-#include <random>
-
 #include "builder/definition/canonical_definition.hpp"
 #include "registry/blob_io.hpp"
 #include "registry/copy.hpp"
@@ -11,25 +7,13 @@
 #include "registry/layer_scan.hpp"
 #include "registry/manifest.hpp"
 #include "registry/media_types.hpp"
+#include "registry/put_layer.hpp"
 
 namespace envbuild::builder {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// A staged layer file, removed however the scope ends.
-struct StagedFile {
-  fs::path path;
-  explicit StagedFile(const fs::path& dir) {
-    std::random_device rd;
-    path = dir / ("envbuild-layer-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-  }
-  ~StagedFile() {
-    std::error_code ec;
-    fs::remove(path, ec);
-  }
-};
 
 // Docker's gzip layer is the OCI gzip layer byte for byte; an OCI manifest
 // names it with the OCI type (as buildah and skopeo do when converting).
@@ -87,14 +71,9 @@ AssembledImage assemble_environment_image(const EnvironmentDefinition& def,
 
   // The installers' layers (already in `dst`), then the metadata layer.
   for (const BuilderLayer& l : additions.layers) out.new_layers.push_back(l.info);
-  StagedFile staged(options.temp_dir);
-  registry::LayerInfo meta =
-      registry::write_layer(metadata_layer_entries(canonical, lock, additions.metadata_entries),
-                            staged.path, options.layer);
-  {
-    registry::FileBlobReader reader(staged.path);
-    dst.put_blob(meta.blob, reader);
-  }
+  const registry::LayerInfo meta =
+      registry::put_layer(metadata_layer_entries(canonical, lock, additions.metadata_entries), dst,
+                          options.temp_dir, options.layer);
   log.line("layer /" + std::string(kMetadataDir) + " (definition and lock): " +
            meta.blob.digest.str() + ", " + std::to_string(meta.blob.size) + " bytes");
   out.new_layers.push_back(meta);

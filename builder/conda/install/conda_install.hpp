@@ -28,9 +28,6 @@
 namespace envbuild::builder::conda {
 
 inline constexpr const char* kEnvironmentPrefix = "/opt/conda";
-// Beyond this many packages the smallest share layers (registries and
-// runtimes handle ~100 layers well; some cap near 127).
-inline constexpr size_t kMaxPackageLayers = 100;
 
 struct CondaOptions {
   std::string subdir;  // the conda subdir to solve for; empty: the target platform's
