@@ -25,8 +25,9 @@ std::string strip_userinfo(std::string_view url);
 // unparseable.
 std::string url_host(std::string_view url);
 
-// Percent-encodes everything but RFC 3986 unreserved characters.
-std::string percent_encode(std::string_view text);
+// Percent-encodes everything but RFC 3986 unreserved characters (and the
+// characters in `also_unreserved`).
+std::string percent_encode(std::string_view text, std::string_view also_unreserved = {});
 
 // From a Link header value (RFC 8288), the target of the first link whose
 // rel parameter contains "next", e.g. `</v2/r/tags/list?n=2&last=b>;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "registry/error.hpp"
+#include "registry/http_url.hpp"
 
 namespace envbuild::builder::conda {
 namespace {
@@ -177,22 +178,9 @@ std::string percent_decode(std::string_view original, std::string_view text) {
   return out;
 }
 
-// A file path as a file:// URL path: unreserved bytes and '/' stay, the
-// rest is percent-encoded.
-std::string encode_path(const std::string& path) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : path) {
-    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~' || c == '+') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+// A file path as a file:// URL path: unreserved bytes, '/' and '+' stay,
+// the rest is percent-encoded.
+std::string encode_path(const std::string& path) { return registry::percent_encode(path, "/+"); }
 
 Channel local_channel(std::string_view original, const std::filesystem::path& path) {
   std::string p = path.lexically_normal().string();
