@@ -128,9 +128,18 @@ std::string random_bytes(uint64_t seed, size_t size) {
 }  // namespace
 
 std::filesystem::path conda_testdata_dir() {
-  // A checkout elsewhere (a CI clone in /tmp) names the folder explicitly.
+  // A checkout elsewhere (a CI clone in /tmp) may name the folder explicitly.
   if (const char* dir = std::getenv("ENVBUILD_CONDA_TESTDATA"); dir && *dir) return dir;
-  return std::filesystem::path(ENVBUILD_SOURCE_DIR).parent_path() / "shared" / "testdata";
+  // Else the nearest shared/testdata above the source tree: ../shared for
+  // the main checkout, further up for a clone nested beside it.
+  const std::filesystem::path source(ENVBUILD_SOURCE_DIR);
+  for (std::filesystem::path dir = source.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(dir / "shared" / "testdata" / "conda-test-recipes", ec))
+      return dir / "shared" / "testdata";
+    if (dir == dir.root_path()) break;
+  }
+  return source.parent_path() / "shared" / "testdata";  // missing: tests name this path
 }
 
 std::string long_placeholder(size_t length) {

@@ -30,9 +30,9 @@
 
 namespace envbuild::testing {
 
-// The conda project's test channels in ../shared/testdata next to the
-// source tree (conda-test-recipes, conda-format-repo), or in
-// $ENVBUILD_CONDA_TESTDATA for a checkout elsewhere.
+// The conda project's test channels (conda-test-recipes, conda-format-repo):
+// $ENVBUILD_CONDA_TESTDATA, else the nearest shared/testdata above the
+// source tree (../shared/testdata for the main checkout).
 std::filesystem::path conda_testdata_dir();
 
 // conda-build's classic placeholder (CEP 34 has_prefix default).
