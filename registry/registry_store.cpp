@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -25,6 +27,9 @@ namespace {
 
 constexpr uint64_t kMinChunkSize = 5 * 1024 * 1024;
 constexpr size_t kMaxTagPages = 100000;
+// Retries of a manifest push the registry answers with MANIFEST_BLOB_UNKNOWN
+// (50, 100, 200, 400 ms apart; see put_manifest).
+constexpr int kManifestBlobRetries = 4;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -682,15 +687,28 @@ Digest RegistryStore::put_manifest(const ManifestBytes& manifest, std::optional<
   }
   MemoryBlobReader body(manifest.bytes);
   const std::string url = s.repo_url("manifests/" + ref);
-  HttpResponse r = s.send(what, {s.push_scope()}, [&] {
-    HttpRequest req;
-    req.method = "PUT";
-    req.url = url;
-    req.headers = {"Content-Type: " + manifest.media_type};
-    req.body = &body;
-    req.body_length = body.size();
-    return req;
-  });
+  HttpResponse r;
+  for (int attempt = 0;; ++attempt) {
+    body.seek(0);
+    r = s.send(what, {s.push_scope()}, [&] {
+      HttpRequest req;
+      req.method = "PUT";
+      req.url = url;
+      req.headers = {"Content-Type: " + manifest.media_type};
+      req.body = &body;
+      req.body_length = body.size();
+      return req;
+    });
+    // distribution's filesystem storage rewrites a blob's repository link
+    // in place (truncate, then write) each time someone finishes uploading
+    // that blob, so a manifest checked during another push of the same
+    // blob can see it as unknown for a moment. A blob that is really
+    // missing stays unknown through the retries.
+    if (r.status != 400 || attempt == kManifestBlobRetries) break;
+    const std::vector<std::string> codes = registry_error_codes(r.body);
+    if (std::find(codes.begin(), codes.end(), "MANIFEST_BLOB_UNKNOWN") == codes.end()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
+  }
   if (r.status != 201 && r.status != 200) s.fail(what, r);
   if (auto header = r.header("docker-content-digest")) {
     Digest echoed;

@@ -311,7 +311,7 @@ TEST_F(CreateTest, ConcurrentCreatesAgreeAndLeaveStoresValid) {
     for (int i = 0; i < 2; ++i) {
       EXPECT_EQ(children[i].wait(), 0) << slurp(tmp.path() / ("out" + std::to_string(i)));
       const std::string out = slurp(tmp.path() / ("out" + std::to_string(i)));
-      const json j = json::parse(out.substr(out.find('{')), nullptr, false);
+      const json j = json::parse(out.substr(std::min(out.find('{'), out.size())), nullptr, false);
       ASSERT_FALSE(j.is_discarded()) << out;
       digests.insert(j["digest"].get<std::string>());
       fs::remove(tmp.path() / ("out" + std::to_string(i)));

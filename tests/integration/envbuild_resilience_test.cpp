@@ -95,6 +95,27 @@ TEST_F(Resilience, CopyCompletesThroughResetsErrorsAndStalls) {
   expect_store_valid();
 }
 
+// A manifest that the registry briefly calls blob-less (distribution while
+// another push of the same blob rewrites its link) is pushed again; one that
+// stays blob-less fails after the retries, naming the code.
+TEST_F(Resilience, ManifestBlobUnknownIsRetriedBriefly) {
+  RegistryFixture registry;
+  std::string layout = "oci:" + (tmp.path() / "layout").string();
+  std::string digest = make_image(layout + ":img", 1, 1, 1);
+  FaultProxy transient(registry.host(), FaultPlan{.manifest_blob_unknown = 2});
+  EXPECT_EQ(
+      digest_of(envbuild({"--json", "copy", layout + ":img", transient.host() + "/race/img:1"})),
+      digest);
+  EXPECT_EQ(transient.faults_injected(), 2);
+
+  FaultProxy lasting(registry.host(), FaultPlan{.manifest_blob_unknown = 100});
+  ProcessResult failed =
+      run_process(cmd({"copy", layout + ":img", lasting.host() + "/race/img:2"}), env());
+  EXPECT_NE(failed.exit_code, 0);
+  EXPECT_NE(failed.err.find("MANIFEST_BLOB_UNKNOWN"), std::string::npos) << failed.err;
+  EXPECT_EQ(lasting.faults_injected(), 5) << "the first push and four retries";
+}
+
 TEST_F(Resilience, KilledCopyLeavesValidStoreAndRerunCompletes) {
   RegistryFixture registry;
   std::string layout = "oci:" + (tmp.path() / "layout").string();

@@ -32,8 +32,9 @@ void set_send_timeout(int fd) {
 std::string canned_response(int status, const std::string& code) {
   std::string body =
       R"({"errors":[{"code":")" + code + R"(","message":"injected by FaultProxy","detail":null}]})";
-  std::string head = status == 500 ? "HTTP/1.1 500 Internal Server Error\r\n"
-                                   : "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n";
+  std::string head = status == 500   ? "HTTP/1.1 500 Internal Server Error\r\n"
+                     : status == 400 ? "HTTP/1.1 400 Bad Request\r\n"
+                                     : "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n";
   return head + "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
          "\r\nConnection: close\r\n\r\n" + body;
 }
@@ -218,14 +219,19 @@ std::string FaultProxy::host() const { return "127.0.0.1:" + std::to_string(serv
 
 int FaultProxy::faults_pending() const {
   std::lock_guard lock(mutex_);
-  return left_.reset_mid_blob + left_.http_500 + left_.http_429 + left_.stall;
+  return left_.reset_mid_blob + left_.http_500 + left_.http_429 + left_.stall +
+         left_.manifest_blob_unknown;
 }
 
 FaultProxy::Fault FaultProxy::take_request_fault(const HttpHead& request) {
   if (!is_repository_request(request.target())) return Fault::None;
   std::lock_guard lock(mutex_);
   Fault fault = Fault::None;
-  if (left_.http_500 > 0) {
+  if (left_.manifest_blob_unknown > 0 && request.method() == "PUT" &&
+      request.target().find("/manifests/") != std::string::npos) {
+    --left_.manifest_blob_unknown;
+    fault = Fault::ManifestBlobUnknown;
+  } else if (left_.http_500 > 0) {
     --left_.http_500;
     fault = Fault::Http500;
   } else if (left_.http_429 > 0) {
@@ -262,6 +268,9 @@ void FaultProxy::handle(UniqueFd client, const std::atomic<bool>& stopping) {
       return;
     case Fault::Http429:
       answer_and_drain(client.get(), canned_response(429, "TOOMANYREQUESTS"), stopping);
+      return;
+    case Fault::ManifestBlobUnknown:
+      answer_and_drain(client.get(), canned_response(400, "MANIFEST_BLOB_UNKNOWN"), stopping);
       return;
     case Fault::Stall: {
       const auto until = Clock::now() + stall_for_;

@@ -12,6 +12,9 @@
 //   `http_429` are answered 429 with "Retry-After: 1", the next `stall` are
 //   held for `stall_for` and then forwarded. 500 and 429 are answered by the
 //   proxy itself; the registry never sees those requests.
+// - manifest_blob_unknown: the first such manifest PUTs are answered 400
+//   MANIFEST_BLOB_UNKNOWN by the proxy (as distribution does while another
+//   push of a blob rewrites its repository link).
 // - reset_mid_blob: the first `reset_mid_blob` blob transfers with a body
 //   over 64 KiB: a PATCH/PUT/POST request to .../blobs/uploads/... whose
 //   Content-Length exceeds 64 KiB (or that is chunked and reaches 64 KiB), or
@@ -33,6 +36,7 @@ struct FaultPlan {
   int http_500 = 0;
   int http_429 = 0;
   int stall = 0;
+  int manifest_blob_unknown = 0;
   std::chrono::milliseconds stall_for{3000};
 };
 
@@ -53,7 +57,7 @@ class FaultProxy {
   int faults_pending() const;
 
  private:
-  enum class Fault { None, Http500, Http429, Stall };
+  enum class Fault { None, Http500, Http429, Stall, ManifestBlobUnknown };
   Fault take_request_fault(const HttpHead& request);
   bool take_reset();
   void handle(UniqueFd client, const std::atomic<bool>& stopping);
