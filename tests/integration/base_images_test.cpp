@@ -184,7 +184,7 @@ TEST(BaseImages, DebianIsARealBookwormRootfs) {
   registry::ImageManifest manifest = registry::ImageManifest::parse(store.get_manifest(kDebianTag));
   ASSERT_EQ(manifest.layers.size(), 1u);
   EXPECT_EQ(manifest.layers[0].media_type, registry::media::kOciLayerGzip);
-  // A real rootfs, not a stub: tens of MB even gzipped.
+  // A whole Debian rootfs: tens of MB even gzipped.
   EXPECT_GT(manifest.layers[0].size, 20 * 1024 * 1024);
 }
 

@@ -40,8 +40,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kChildSpecVar = "ENVBUILD_FETCH_CHILD_SPEC";
-
 // busybox httpd serving `root` on a free loopback port.
 class BusyboxServer {
  public:
@@ -488,33 +486,30 @@ TEST_F(CondaFetchHttp, RedirectsAreFollowedWithinThePolicy) {
   EXPECT_NE(message.find("redirects"), std::string::npos) << message;
 }
 
-// Run by TwoProcessesFetchingOneSetAtOnce in a child process; skipped
-// otherwise. Waits for the start file, fetches, writes how many it
-// downloaded itself.
-TEST(CondaFetchChild, FetchFromSpec) {
-  const char* spec_path = std::getenv(kChildSpecVar);
-  if (spec_path == nullptr)
-    GTEST_SKIP() << "only run as a child of TwoProcessesFetchingOneSetAtOnce";
-  nlohmann::json spec = nlohmann::json::parse(slurp(spec_path));
-  std::vector<PackageRecord> records;
-  for (const auto& j : spec["records"]) {
-    PackageRecord r;
-    r.name = j["name"];
-    r.filename = j["filename"];
-    r.url = j["url"];
-    r.sha256 = j["sha256"];
-    r.size = j["size"];
-    records.push_back(r);
+namespace {
+
+// One of the two processes of TwoProcessesFetchingOneSetAtOnce (a forked
+// child): waits for the start file, fetches, writes how many packages it
+// downloaded itself, and exits without returning into the test.
+[[noreturn]] void fetch_in_child(const std::vector<PackageRecord>& records, const fs::path& cache,
+                                 const fs::path& start, const fs::path& out) {
+  int rc = 0;
+  try {
+    while (!fs::exists(start)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    FetchOptions options;
+    options.parallel = 4;
+    auto results = PackageCache(cache).fetch(records, options);
+    int downloaded = 0;
+    for (const auto& r : results) downloaded += r.downloaded ? 1 : 0;
+    write_file(out, std::to_string(downloaded));
+  } catch (const std::exception& e) {
+    write_file(out.string() + ".error", e.what());
+    rc = 1;
   }
-  fs::path start = spec["start"].get<std::string>();
-  while (!fs::exists(start)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  FetchOptions options;
-  options.parallel = 4;
-  auto results = PackageCache(spec["cache"].get<std::string>()).fetch(records, options);
-  int downloaded = 0;
-  for (const auto& r : results) downloaded += r.downloaded ? 1 : 0;
-  write_file(spec["out"].get<std::string>(), std::to_string(downloaded));
+  ::_exit(rc);
 }
+
+}  // namespace
 
 TEST_F(CondaFetchHttp, TwoProcessesFetchingOneSetAtOnce) {
   std::vector<Package> packages;
@@ -526,34 +521,23 @@ TEST_F(CondaFetchHttp, TwoProcessesFetchingOneSetAtOnce) {
     packages.push_back(add("/chan/noarch/big" + std::to_string(i) + "-1.0-0.conda",
                            random_bytes(12u << 20, 90u + i)));
   }
-  nlohmann::json records = nlohmann::json::array();
-  for (const auto& p : packages) {
-    records.push_back({{"name", p.record.name},
-                       {"filename", p.record.filename},
-                       {"url", p.record.url},
-                       {"sha256", p.record.sha256},
-                       {"size", p.record.size}});
-  }
+  std::vector<PackageRecord> records;
+  for (const auto& p : packages) records.push_back(p.record);
   fs::path start = tmp_.path() / "start";
-  fs::path self = fs::read_symlink("/proc/self/exe");
   std::vector<envbuild::testing::ChildProcess> children;
   for (int c = 0; c < 2; ++c) {
-    nlohmann::json spec = {{"records", records},
-                           {"cache", cache_dir_.string()},
-                           {"start", start.string()},
-                           {"out", (tmp_.path() / ("out" + std::to_string(c))).string()}};
-    fs::path spec_file = tmp_.path() / ("spec" + std::to_string(c) + ".json");
-    write_file(spec_file, spec.dump());
-    children.push_back(envbuild::testing::spawn_process(
-        {self.string(), "--gtest_filter=CondaFetchChild.FetchFromSpec"},
-        {{kChildSpecVar, spec_file.string()}},
-        tmp_.path() / ("child" + std::to_string(c) + ".log")));
+    const fs::path out = tmp_.path() / ("out" + std::to_string(c));
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0) << std::strerror(errno);
+    if (pid == 0) fetch_in_child(records, cache_dir_, start, out);
+    children.emplace_back(pid);
   }
   write_file(start, "go");
   int downloaded = 0;
   for (int c = 0; c < 2; ++c) {
-    EXPECT_EQ(children[c].wait(), 0) << slurp(tmp_.path() / ("child" + std::to_string(c) + ".log"));
-    downloaded += std::stoi(slurp(tmp_.path() / ("out" + std::to_string(c))));
+    const fs::path out = tmp_.path() / ("out" + std::to_string(c));
+    ASSERT_EQ(children[c].wait(), 0) << slurp(out.string() + ".error");
+    downloaded += std::stoi(slurp(out));
   }
   // Each package was downloaded by exactly one of them, once.
   EXPECT_EQ(downloaded, static_cast<int>(packages.size()));

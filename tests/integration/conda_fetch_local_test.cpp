@@ -123,15 +123,23 @@ TEST(CondaFetchLocal, RealPackagesFromTheTestChannel) {
 }
 
 TEST(CondaFetchLocal, CopiesAcrossFilesystems) {
-  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
   TempDir tmp;
-  std::string pattern = "/dev/shm/conda-fetch-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) GTEST_SKIP() << "cannot write /dev/shm";
-  fs::path channel = pattern;
-  if (stat_of(channel).dev == stat_of(tmp.path()).dev) {
-    fs::remove_all(channel);
-    GTEST_SKIP() << "/dev/shm is on the same filesystem as the temp dir";
+  // A channel on another filesystem than the cache, so the hardlink fails
+  // with EXDEV and the archive is copied: /dev/shm (tmpfs) where there is
+  // one, else any of the usual roots that is not the temp dir's.
+  fs::path channel;
+  for (const char* root : {"/dev/shm", "/run", "/var/tmp", "/tmp", ENVBUILD_BINARY_DIR}) {
+    std::string pattern = std::string(root) + "/conda-fetch-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) continue;
+    if (stat_of(pattern).dev != stat_of(tmp.path()).dev) {
+      channel = pattern;
+      break;
+    }
+    fs::remove_all(pattern);
   }
+  ASSERT_FALSE(channel.empty()) << "no writable directory on another filesystem than " << tmp.path()
+                                << " (tried /dev/shm, /run, /var/tmp, /tmp and the "
+                                << "build dir)";
   std::string content(3 << 20, 'x');
   content += "end";
   PackageRecord r = local_record(channel / "noarch/far-1.0-0.conda", content);
