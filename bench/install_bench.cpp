@@ -98,7 +98,7 @@ int install(const fs::path& dir, const fs::path& work, size_t parallel) {
   Clock::time_point phase = Clock::now();
   const PackageCache cache(work / "pkgs");
   FetchOptions fetch;
-  fetch.parallel = parallel;
+  fetch.download.parallel = parallel;
   const std::vector<FetchResult> fetched = cache.fetch(records, fetch);
   const double fetch_s = seconds_since(phase);
 

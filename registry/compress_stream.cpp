@@ -75,4 +75,17 @@ Codec sniff_codec(std::string_view b) {
   return Codec::None;
 }
 
+std::unique_ptr<ByteSource> make_sniffing_decompressor(BlobReader& in, std::string name) {
+  std::string prefix(4, '\0');
+  size_t have = 0;
+  while (have < prefix.size()) {
+    size_t n = in.read(prefix.data() + have, prefix.size() - have);
+    if (n == 0) break;
+    have += n;
+  }
+  prefix.resize(have);
+  const Codec codec = sniff_codec(prefix);  // before `prefix` is handed over
+  return make_decompressor(codec, in, std::move(prefix), std::move(name));
+}
+
 }  // namespace envbuild::registry

@@ -46,6 +46,10 @@ std::unique_ptr<Compressor> make_compressor(Codec codec, int level, ByteSink& ou
 std::unique_ptr<ByteSource> make_decompressor(Codec codec, BlobReader& in, std::string prefix,
                                               std::string name);
 
+// Sniffs the codec from the first bytes of `in` (sniff_codec; those bytes
+// are handed on to the decoder) and decodes it.
+std::unique_ptr<ByteSource> make_sniffing_decompressor(BlobReader& in, std::string name);
+
 // Identifies gzip and zstd by their magic bytes; anything else is None.
 Codec sniff_codec(std::string_view first_bytes);
 

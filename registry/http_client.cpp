@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "registry/curl_library.hpp"
+#include "registry/curl_transfer.hpp"
 #include "registry/http_url.hpp"
 
 namespace envbuild::registry {
@@ -208,18 +209,10 @@ HttpResponse HttpClient::perform(const HttpRequest& request) const {
   char errbuf[CURL_ERROR_SIZE] = {0};
   lib.easy_setopt(c, CURLOPT_SHARE, share_->handle);
   lib.easy_setopt(c, CURLOPT_URL, request.url.c_str());
-  lib.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  set_transfer_defaults(
+      lib, c, errbuf,
+      {options_.connect_timeout, options_.low_speed_limit, options_.low_speed_time});
   lib.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  lib.easy_setopt(c, CURLOPT_USERAGENT, "envbuild/" ENVBUILD_VERSION);
-  lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                  static_cast<long>(options_.connect_timeout.count()));
-  lib.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
-  lib.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
-  lib.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   lib.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   lib.easy_setopt(c, CURLOPT_HEADERFUNCTION, &on_header);
   lib.easy_setopt(c, CURLOPT_HEADERDATA, &t);

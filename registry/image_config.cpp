@@ -170,13 +170,17 @@ void ImageConfig::add_layer(const Digest& diff_id, std::string created_by, std::
   history.push_back(HistoryEntry{std::move(created_at), std::move(created_by), {}, false});
 }
 
-std::string rfc3339_utc(int64_t epoch_seconds) {
+std::string utc_time(int64_t epoch_seconds, const char* format) {
   std::time_t t = static_cast<std::time_t>(epoch_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
+}
+
+std::string rfc3339_utc(int64_t epoch_seconds) {
+  return utc_time(epoch_seconds, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 Descriptor put_image_config(Store& store, const ImageConfig& config) {

@@ -52,6 +52,8 @@ struct ImageConfig {
 // "1970-01-01T00:00:00Z" for an epoch in seconds: how image configs and
 // history entries stamp a reproducible build.
 std::string rfc3339_utc(int64_t epoch_seconds);
+// `epoch_seconds` in UTC through strftime's `format`.
+std::string utc_time(int64_t epoch_seconds, const char* format);
 
 class Store;
 // Serializes `config`, stores it in `store` and returns its descriptor.

@@ -416,18 +416,7 @@ ApplyStats apply_layer(BlobReader& blob, std::string_view media_type, const fs::
   if (!media_type.empty() && !is_layer_media_type(media_type))
     throw Error(ErrorKind::BadInput,
                 options.name + ": unsupported layer media type " + std::string(media_type));
-  // Sniff the codec from the first bytes; they are handed to the decoder.
-  std::string prefix(4, '\0');
-  size_t have = 0;
-  while (have < prefix.size()) {
-    size_t n = blob.read(prefix.data() + have, prefix.size() - have);
-    if (n == 0) break;
-    have += n;
-  }
-  prefix.resize(have);
-  Codec codec = sniff_codec(prefix);
-  std::unique_ptr<ByteSource> source =
-      make_decompressor(codec, blob, std::move(prefix), options.name);
+  std::unique_ptr<ByteSource> source = make_sniffing_decompressor(blob, options.name);
 
   ScopedUtf8Locale locale;  // tar names decode the same under any LANG
   TarSource src;

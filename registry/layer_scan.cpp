@@ -42,17 +42,8 @@ std::string normalize(std::string_view raw, std::string_view name) {
 void scan_layer(BlobReader& blob, std::string_view name,
                 const std::function<void(const ScannedEntry&, const ReadContent&)>& visit,
                 uint64_t max_uncompressed_bytes) {
-  std::string prefix(4, '\0');
-  size_t have = 0;
-  while (have < prefix.size()) {
-    size_t n = blob.read(prefix.data() + have, prefix.size() - have);
-    if (n == 0) break;
-    have += n;
-  }
-  prefix.resize(have);
   const std::string label(name);
-  const Codec codec = sniff_codec(prefix);  // before `prefix` is handed over
-  std::unique_ptr<ByteSource> source = make_decompressor(codec, blob, std::move(prefix), label);
+  std::unique_ptr<ByteSource> source = make_sniffing_decompressor(blob, label);
   ScopedUtf8Locale locale;
   TarSource src;
   src.source = source.get();

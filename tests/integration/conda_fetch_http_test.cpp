@@ -135,7 +135,7 @@ std::vector<std::string> cached_names(const fs::path& dir) {
 
 FetchOptions quick_retries() {
   FetchOptions o;
-  o.retry_base = std::chrono::milliseconds(10);
+  o.download.retry_base = std::chrono::milliseconds(10);
   return o;
 }
 
@@ -174,7 +174,7 @@ TEST_F(CondaFetchHttp, ParallelDownloadOfManySmallAndSomeLargePackages) {
 
   std::vector<std::pair<uint64_t, uint64_t>> calls;
   FetchOptions options;
-  options.parallel = 8;
+  options.download.parallel = 8;
   options.progress = [&](uint64_t done, uint64_t total) { calls.emplace_back(done, total); };
   PackageCache cache(cache_dir_);
   std::vector<FetchResult> results = cache.fetch(records_of(packages), options);
@@ -322,7 +322,7 @@ TEST_F(CondaFetchHttp, StoppedServerIsARegistryErrorAfterRetries) {
   Package p = add("/chan/noarch/pkg-1.0-0.conda", random_bytes(1000, 14));
   server_->stop();
   FetchOptions options = quick_retries();
-  options.attempts = 3;
+  options.download.max_attempts = 3;
   std::string message;
   EXPECT_EQ(kind_of([&] { PackageCache(cache_dir_).fetch({p.record}, options); }, &message),
             ErrorKind::Registry);
@@ -339,7 +339,7 @@ TEST_F(CondaFetchHttp, TransfersCutMidwayAreRetriedAndNeverLeavePartialFiles) {
     PackageRecord r = p.record;
     r.url = "http://" + proxy.host() + "/v2/c/blobs/cut-1.0-0.conda";
     FetchOptions options = quick_retries();
-    options.attempts = 2;
+    options.download.max_attempts = 2;
     std::string message;
     EXPECT_EQ(kind_of([&] { PackageCache(cache_dir_).fetch({r}, options); }, &message),
               ErrorKind::Registry);
@@ -388,7 +388,7 @@ TEST_F(CondaFetchHttp, CredentialsInUrlsAreNeverPrinted) {
   wrong.sha256[0] = wrong.sha256[0] == 'a' ? 'b' : 'a';
 
   FetchOptions options = quick_retries();
-  options.verbose = true;
+  options.download.verbose = true;
   PackageCache cache(cache_dir_);
   ::testing::internal::CaptureStderr();
   auto results = cache.fetch({ok.record}, options);
@@ -497,7 +497,7 @@ namespace {
   try {
     while (!fs::exists(start)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     FetchOptions options;
-    options.parallel = 4;
+    options.download.parallel = 4;
     auto results = PackageCache(cache).fetch(records, options);
     int downloaded = 0;
     for (const auto& r : results) downloaded += r.downloaded ? 1 : 0;

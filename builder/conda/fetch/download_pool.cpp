@@ -9,6 +9,7 @@
 #include "builder/conda/fetch/display_url.hpp"
 #include "builder/conda/fetch/url_policy.hpp"
 #include "registry/curl_library.hpp"
+#include "registry/curl_transfer.hpp"
 #include "registry/error.hpp"
 #include "registry/http_retry.hpp"
 
@@ -179,18 +180,10 @@ void DownloadPool::start(Transfer& t) {
   t.easy = c;
   lib.easy_setopt(c, CURLOPT_URL, t.url.c_str());
   lib.easy_setopt(c, CURLOPT_PRIVATE, &t);
-  lib.easy_setopt(c, CURLOPT_ERRORBUFFER, t.errbuf);
-  lib.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  lib.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  lib.easy_setopt(c, CURLOPT_USERAGENT, "envbuild/" ENVBUILD_VERSION);
+  registry::set_transfer_defaults(
+      lib, c, t.errbuf,
+      {settings_.connect_timeout, settings_.low_speed_limit, settings_.low_speed_time});
   lib.easy_setopt(c, CURLOPT_HTTPGET, 1L);
-  lib.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                  static_cast<long>(settings_.connect_timeout.count()));
-  lib.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, settings_.low_speed_limit);
-  lib.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(settings_.low_speed_time.count()));
-  lib.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  lib.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-  lib.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   lib.easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
   // Wait for a connection that can multiplex rather than opening more.
   lib.easy_setopt(c, CURLOPT_PIPEWAIT, 1L);

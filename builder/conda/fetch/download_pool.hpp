@@ -24,16 +24,21 @@
 namespace envbuild::builder::conda {
 
 struct DownloadSettings {
-  size_t parallel = 8;  // transfers at once (at least 1)
-  bool verbose = false;
+  size_t parallel = 8;   // transfers at once (at least 1)
+  bool verbose = false;  // one stderr line per request, URLs without credentials
   std::chrono::milliseconds connect_timeout{30'000};
   // A transfer slower than low_speed_limit bytes/s for low_speed_time is cut
   // (and retried); no total timeout, so big packages on slow links finish.
   std::chrono::seconds low_speed_time{30};
   long low_speed_limit = 1024;
-  int max_attempts = 4;  // per job, for transient failures (at least 1)
+  // Tries per job for transient failures (connection errors, timeouts,
+  // truncated bodies, 408, 429, 5xx; at least 1), with exponential backoff
+  // from retry_base and the server's Retry-After.
+  int max_attempts = 4;
   std::chrono::milliseconds retry_base{500};
-  std::vector<std::string> insecure_hosts;  // see url_policy.hpp
+  // Hosts ("host" or "host:port") allowed over plain http besides loopback
+  // (url_policy.hpp).
+  std::vector<std::string> insecure_hosts;
 };
 
 class DownloadSink {

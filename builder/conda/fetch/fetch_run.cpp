@@ -50,7 +50,7 @@ FetchRun::FetchRun(const std::filesystem::path& dir, const std::vector<PackageRe
     if (parse_package_url(record.url).kind == UrlKind::File) {
       e.local = file_url_path(record.url);
     } else {
-      check_url_allowed(record.url, options_.insecure_hosts, e.what);
+      check_url_allowed(record.url, options_.download.insecure_hosts, e.what);
     }
     e.missing = !is_vouched(e.paths, e.record);
     if (e.missing) {
@@ -79,16 +79,7 @@ std::vector<FetchResult> FetchRun::results() const {
 DownloadPool& FetchRun::pool() {
   // Created on first need: a fetch from file:// channels never loads libcurl.
   if (!pool_) {
-    DownloadSettings s;
-    s.parallel = options_.parallel;
-    s.verbose = options_.verbose;
-    s.connect_timeout = options_.connect_timeout;
-    s.low_speed_time = options_.low_speed_time;
-    s.low_speed_limit = options_.low_speed_limit;
-    s.max_attempts = options_.attempts;
-    s.retry_base = options_.retry_base;
-    s.insecure_hosts = options_.insecure_hosts;
-    pool_ = std::make_unique<DownloadPool>(std::move(s));
+    pool_ = std::make_unique<DownloadPool>(options_.download);
   }
   return *pool_;
 }
@@ -151,7 +142,7 @@ void FetchRun::begin(Entry& e, registry::FileLock lock) {
     case InPlace::Verified:
       return settled(e, false);
     case InPlace::Corrupt:
-      if (options_.verbose) {
+      if (options_.download.verbose) {
         std::cerr << "envbuild: cached " << e.paths.archive.filename().string()
                   << " does not match its record; fetching it again\n";
       }
@@ -162,7 +153,7 @@ void FetchRun::begin(Entry& e, registry::FileLock lock) {
   if (e.local) {
     LocalPlacement placed = place_local_archive(*e.local, e.paths, e.record, e.what, e.shown);
     write_marker(e.paths.marker, placed.marker);
-    if (options_.verbose) {
+    if (options_.download.verbose) {
       std::cerr << "envbuild: " << (placed.hardlinked ? "linked " : "copied ") << e.shown << "\n";
     }
     return settled(e, true);

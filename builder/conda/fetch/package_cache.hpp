@@ -52,31 +52,20 @@
 #include <string>
 #include <vector>
 
+#include "builder/conda/fetch/download_pool.hpp"
 #include "builder/conda/package_record.hpp"
 
 namespace envbuild::builder::conda {
 
 struct FetchOptions {
-  size_t parallel = 8;   // concurrent downloads (at least 1)
-  bool verbose = false;  // one stderr line per request, URLs without credentials
+  // Concurrent downloads, timeouts, retries, plain-http hosts, verbosity.
+  DownloadSettings download;
   // Called on the fetching thread with the bytes fetched so far and the
   // total to fetch: the sizes of the records not already cached (a record
   // without a size counts once the server announces a Content-Length).
   // Called at the start, as bytes arrive (at most every 100 ms), and at
   // the end. May be empty.
   std::function<void(uint64_t done_bytes, uint64_t total_bytes)> progress;
-  std::chrono::milliseconds connect_timeout{30'000};
-  // A transfer slower than low_speed_limit bytes/s for low_speed_time is
-  // cut and retried; there is no total timeout.
-  std::chrono::seconds low_speed_time{30};
-  long low_speed_limit = 1024;
-  // Tries per package for transient failures (connection errors, timeouts,
-  // truncated bodies, 408, 429, 5xx), with exponential backoff from
-  // retry_base and the server's Retry-After.
-  int attempts = 4;
-  std::chrono::milliseconds retry_base{500};
-  // Hosts ("host" or "host:port") allowed over plain http besides loopback.
-  std::vector<std::string> insecure_hosts;
   // The URL to request for a record's public URL: a private channel's
   // credentials are added back here (Channel::request_url) and never appear
   // in a record, a message or the cache. Empty: the record's URL as it is.

@@ -65,9 +65,9 @@ ImageAdditions install_conda(CondaResolution& resolution, const EnvironmentDefin
   std::vector<PackageRecord>& records = resolution.records;
   const PackageCache cache(options.cache_dir / "pkgs");
   FetchOptions fetch;
-  fetch.parallel = options.parallel;
-  fetch.verbose = options.verbose;
-  fetch.insecure_hosts = options.insecure_hosts;
+  fetch.download.parallel = options.parallel;
+  fetch.download.verbose = options.verbose;
+  fetch.download.insecure_hosts = options.insecure_hosts;
   fetch.request_url = [&resolution](const std::string& url) {
     for (const Channel& c : resolution.channels) {
       std::string with = c.request_url(url);
@@ -84,14 +84,21 @@ ImageAdditions install_conda(CondaResolution& resolution, const EnvironmentDefin
            std::to_string(downloaded) + " downloaded, " +
            std::to_string(records.size() - downloaded) + " from the package cache)");
 
-  // Extract (once per cache) and, for lock entries, learn the metadata.
+  // Extract (once per cache) and read each package's metadata once: the
+  // linker needs it, and lock entries learn their dependencies from it.
+  std::vector<PackageMetadata> read(records.size());
   registry::run_parallel(records.size(), std::max<size_t>(1, std::min<size_t>(options.parallel, 4)),
                          [&](size_t i) {
                            const fs::path dir = cache.extracted_dir(records[i]);
                            extract_package(fetched[i].file, dir);
-                           if (resolution.from_lock)
-                             complete_from_index(records[i], read_package_metadata(dir));
+                           read[i] = read_package_metadata(dir);
+                           if (resolution.from_lock) complete_from_index(records[i], read[i]);
                          });
+  // By dist name, since a lock's records are put in install order next.
+  std::map<std::string, PackageMetadata> metadata;
+  for (size_t i = 0; i < records.size(); ++i)
+    metadata.emplace(records[i].dist_name(), std::move(read[i]));
+  read.clear();
   if (resolution.from_lock) records = install_order(std::move(records));
 
   LinkContext context;
@@ -103,8 +110,7 @@ ImageAdditions install_conda(CondaResolution& resolution, const EnvironmentDefin
     if (r.name != "python") continue;
     context.python_version = python_major_minor(r.version);
     // CEP 20: a python (free-threading builds) may name its own site-packages.
-    context.python_site_packages_path =
-        read_package_metadata(cache.extracted_dir(r)).python_site_packages_path;
+    context.python_site_packages_path = metadata.at(r.dist_name()).python_site_packages_path;
   }
   struct RemoveStaging {
     fs::path dir;
@@ -125,7 +131,8 @@ ImageAdditions install_conda(CondaResolution& resolution, const EnvironmentDefin
   registry::run_parallel(
       records.size(), std::max<size_t>(1, std::min<size_t>(options.parallel, 4)), [&](size_t i) {
         const PackageRecord& r = records[i];
-        linked[i] = link_package(cache.extracted_dir(r), r, context, cache.archive_path(r));
+        linked[i] = link_package(cache.extracted_dir(r), std::move(metadata.at(r.dist_name())), r,
+                                 context, cache.archive_path(r));
         if (auto it = requested_spec.find(r.name); it != requested_spec.end()) {
           linked[i].conda_meta["requested_spec"] = it->second;
           linked[i].conda_meta["requested_specs"] = {it->second};

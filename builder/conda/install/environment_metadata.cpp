@@ -1,23 +1,17 @@
 #include "builder/conda/install/environment_metadata.hpp"
 
 #include <algorithm>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "builder/definition/yaml_fields.hpp"
+#include "registry/image_config.hpp"
 
 namespace envbuild::builder::conda {
 
 namespace {
 
-std::string history_date(int64_t epoch) {
-  std::time_t t = static_cast<std::time_t>(epoch);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+// conda's history header date ("2024-01-31 12:00:00").
+std::string history_date(int64_t epoch) { return registry::utc_time(epoch, "%Y-%m-%d %H:%M:%S"); }
 
 // "https://conda.anaconda.org/conda-forge" -> "conda-forge" for the
 // history's channel/subdir::dist lines, as conda writes them.

@@ -70,9 +70,9 @@ class Linker {
          const fs::path& tarball)
       : dir_(dir), record_(record), ctx_(ctx), tarball_(tarball), root_(dir) {}
 
-  LinkedPackage run() {
+  LinkedPackage run(PackageMetadata metadata) {
     prefix_ = image_prefix(ctx_.prefix);
-    meta_ = read_package_metadata(dir_);
+    meta_ = std::move(metadata);
     dist_ = meta_.name + "-" + meta_.version + "-" + meta_.build;
     check_record();
     check_subdir();
@@ -394,7 +394,14 @@ class Linker {
 
 LinkedPackage link_package(const fs::path& extracted_dir, const PackageRecord& record,
                            const LinkContext& context, const fs::path& package_tarball) {
-  return Linker(extracted_dir, record, context, package_tarball).run();
+  return link_package(extracted_dir, read_package_metadata(extracted_dir), record, context,
+                      package_tarball);
+}
+
+LinkedPackage link_package(const fs::path& extracted_dir, PackageMetadata metadata,
+                           const PackageRecord& record, const LinkContext& context,
+                           const fs::path& package_tarball) {
+  return Linker(extracted_dir, record, context, package_tarball).run(std::move(metadata));
 }
 
 void refresh_conda_meta_entry(LinkedPackage& pkg) {

@@ -107,6 +107,11 @@ struct LinkedPackage {
 LinkedPackage link_package(const std::filesystem::path& extracted_dir, const PackageRecord& record,
                            const LinkContext& context,
                            const std::filesystem::path& package_tarball = {});
+// The same with the package's metadata already read (read_package_metadata
+// of `extracted_dir`), for callers that needed it before linking.
+LinkedPackage link_package(const std::filesystem::path& extracted_dir, PackageMetadata metadata,
+                           const PackageRecord& record, const LinkContext& context,
+                           const std::filesystem::path& package_tarball = {});
 
 // Serializes pkg.conda_meta into its entry again (after the caller filled
 // requested_spec, for example).
